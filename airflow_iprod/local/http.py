@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import BinaryIO
 from urllib.parse import parse_qsl, urlsplit
 
 
@@ -35,6 +36,10 @@ class HttpRequest:
     headers: Headers
     body: bytes = b""
     client: str = ""
+    # Optional streamed body (added for the object API): when set, handlers read the body from here instead of
+    # ``body`` -- exactly the body bytes, then EOF (the server de-frames Content-Length / chunked). The server
+    # should pass it for object uploads so a large PutObject/UploadPart is never held in memory.
+    body_stream: BinaryIO | None = None
 
     @property
     def path(self) -> str:
