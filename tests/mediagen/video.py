@@ -179,12 +179,13 @@ def quality_segments_video(path: Path, size: str = "480x270", fps: int = 25) -> 
     inputs: list[str] = []
     labels = ""
     segments: list[tuple[str, float, float]] = []
-    t = 0.0
+    t = 0
     for i, (kind, src, seconds) in enumerate(plan):
-        inputs += ["-f", "lavfi", "-i", f"{src.format(s=size, r=fps)},trim=duration={seconds}"]
+        count = round(seconds * fps)
+        inputs += ["-f", "lavfi", "-i", f"{src.format(s=size, r=fps)},trim=end_frame={count}"]
         labels += f"[{i}:v]format=yuv420p,setsar=1,setpts=PTS-STARTPTS[v{i}];"
-        segments.append((kind, t, t + seconds))
-        t += seconds
+        segments.append((kind, t / fps, (t + count) / fps))
+        t += count
     graph = labels + "".join(f"[v{i}]" for i in range(len(plan))) + f"concat=n={len(plan)}:v=1:a=0[out]"
     ffmpeg(*inputs, "-filter_complex", graph, "-map", "[out]", "-c:v", "libx264", "-crf", "14",
            "-preset", "veryfast", "-pix_fmt", "yuv420p", str(path))  # fmt: skip
