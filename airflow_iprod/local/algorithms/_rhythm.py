@@ -1,0 +1,167 @@
+"""Beats, bar lines (downbeats) and meter of music, shared by AudioBeatDetection and MusicSegmentDetect.
+
+Beats: librosa's onset envelope and dynamic-programming tracker, then extended at both ends (the tracker
+trims weak beats at the edges, which real songs with a soft intro still have). Downbeats: each beat gets
+a "bar starts here" strength from the harmonic change around it (chords mostly change at bar lines) and
+its low-frequency accent (kick and bass land on the one); the meter (3 or 4 beats) and the phase are
+the ones whose comb over that strength stands out most, and a Viterbi pass over bar positions lets the
+phase recover where the tracker skipped or doubled a beat.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+SR = 22050
+HOP = 512
+
+
+def configure_threads(threads: int) -> None:
+    """Numba (librosa's JIT) and BLAS threads; must run before librosa is first imported to take effect."""
+    os.environ.setdefault("NUMBA_NUM_THREADS", str(max(1, threads)))
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, threads)))
+
+
+@dataclass
+class Rhythm:
+    tempo: float  # beats per minute
+    beat_frames: np.ndarray  # onset-envelope frames (hop HOP at SR)
+    beat_times: np.ndarray  # seconds
+    downbeat_index: np.ndarray  # indices into beat_times
+    meter: int  # beats per bar
+
+    @property
+    def downbeat_times(self) -> np.ndarray:
+        return self.beat_times[self.downbeat_index]
+
+
+def _extend_edges(env: np.ndarray, beats: np.ndarray, floor: float) -> np.ndarray:
+    """Add beats before the first / after the last tracked one while the envelope still pulses there."""
+    if beats.size < 4:
+        return beats
+    period = float(np.median(np.diff(beats)))
+    slack = max(1, round(period / 8))
+
+    def walk(start: int, step: float) -> list[int]:
+        found, pos = [], float(start)
+        while True:
+            pos += step
+            lo, hi = round(pos) - slack, round(pos) + slack + 1
+            if lo < 0 or hi > env.size:
+                return found
+            k = lo + int(np.argmax(env[lo:hi]))
+            if env[k] < floor:
+                return found
+            found.append(k)
+            pos = float(k)
+
+    before = walk(int(beats[0]), -period)[::-1]
+    after = walk(int(beats[-1]), period)
+    return np.concatenate([np.array(before, int), beats, np.array(after, int)]).astype(int)
+
+
+def track_beats(y: np.ndarray, sr: int = SR) -> tuple[float, np.ndarray, np.ndarray]:
+    """(tempo in BPM, beat frames, onset envelope) of mono ``y``."""
+    import librosa
+
+    env = librosa.onset.onset_strength(y=y, sr=sr, hop_length=HOP)
+    if y.size < sr or not np.any(env > 0):
+        return 0.0, np.zeros(0, int), env
+    tempo, frames = librosa.beat.beat_track(onset_envelope=env, sr=sr, hop_length=HOP, units="frames")
+    frames = np.asarray(frames, int)
+    if frames.size:
+        strength = env[frames]
+        frames = _extend_edges(env, frames, floor=0.3 * float(np.median(strength)))
+    bpm = float(np.atleast_1d(tempo)[0])
+    if frames.size >= 2:
+        bpm = 60.0 / float(np.median(np.diff(frames)) * HOP / sr)
+    return bpm, frames, env
+
+
+def _zscore(x: np.ndarray) -> np.ndarray:
+    sd = float(np.std(x))
+    return (x - float(np.mean(x))) / sd if sd > 1e-9 else np.zeros_like(x)
+
+
+def downbeat_strength(y: np.ndarray, sr: int, frames: np.ndarray) -> np.ndarray:
+    """Per beat: how much it looks like the first beat of a bar (z-scored, higher = more likely)."""
+    import librosa
+
+    n_frames = int(np.ceil(y.size / HOP)) + 1
+    bounds = librosa.util.fix_frames(frames, x_min=0, x_max=n_frames)
+    chroma = librosa.feature.chroma_stft(y=y, sr=sr, hop_length=HOP, n_fft=4096)
+    sync = librosa.util.sync(chroma, bounds, aggregate=np.median)
+    # bounds start at 0: sync column k+1 is the span that starts at beat k
+    if bounds[0] != frames[0]:
+        sync = sync[:, 1:]
+    sync = sync[:, : frames.size]
+    sync = sync / (np.linalg.norm(sync, axis=0, keepdims=True) + 1e-9)
+    # harmonic change: chroma of the beat after vs the two beats before (a chord held through the bar
+    # gives near-zero change inside it)
+    change = np.zeros(frames.size)
+    for i in range(1, frames.size):
+        before = sync[:, max(0, i - 2) : i].mean(axis=1)
+        after = sync[:, i : i + 2].mean(axis=1)
+        denom = np.linalg.norm(before) * np.linalg.norm(after) + 1e-9
+        change[i] = 1.0 - float(before @ after) / denom
+    change[0] = np.median(change[1:]) if frames.size > 1 else 0.0
+    # low-frequency accent: onset strength restricted to the lowest mel bands (kick, bass entries)
+    mel = librosa.feature.melspectrogram(y=y, sr=sr, hop_length=HOP, n_mels=64, fmax=8000)
+    low = librosa.onset.onset_strength(S=librosa.power_to_db(mel[:6]), sr=sr, hop_length=HOP)
+    span = 2
+    accent = np.array([low[max(0, f - span) : f + span + 1].max(initial=0.0) for f in frames])
+    return _zscore(change) + 0.5 * _zscore(accent)
+
+
+def _comb_contrast(strength: np.ndarray, meter: int) -> tuple[float, int]:
+    """Best phase of a ``meter``-beat comb over ``strength`` and how far it stands above the rest."""
+    best, phase = -np.inf, 0
+    for p in range(meter):
+        on = strength[p::meter]
+        off = np.delete(strength, np.arange(p, strength.size, meter))
+        if on.size == 0 or off.size == 0:
+            continue
+        score = float(on.mean() - off.mean())
+        if score > best:
+            best, phase = score, p
+    return best, phase
+
+
+def _viterbi_positions(strength: np.ndarray, meter: int, phase: int) -> np.ndarray:
+    """Bar position of every beat; mostly +1 per beat, with a rare reset where the evidence insists."""
+    n = strength.size
+    emit = np.zeros((n, meter))
+    emit[:, 0] = strength  # log-likelihood ratio-like: a downbeat state is rewarded by the strength
+    log_keep, log_jump = np.log(0.98), np.log(0.02 / max(1, meter - 1))
+    score = np.full(meter, log_jump)
+    score[(-phase) % meter] = 0.0  # the global comb's phase is the prior for the first beat
+    score += emit[0]
+    back = np.zeros((n, meter), int)
+    for i in range(1, n):
+        # from state s the expected next state is (s + 1) % meter
+        trans = np.full((meter, meter), log_jump)
+        trans[np.arange(meter), (np.arange(meter) + 1) % meter] = log_keep
+        cand = score[:, None] + trans
+        back[i] = np.argmax(cand, axis=0)
+        score = cand[back[i], np.arange(meter)] + emit[i]
+    states = np.zeros(n, int)
+    states[-1] = int(np.argmax(score))
+    for i in range(n - 1, 0, -1):
+        states[i - 1] = back[i, states[i]]
+    return states
+
+
+def analyse(y: np.ndarray, sr: int = SR) -> Rhythm:
+    tempo, frames, _ = track_beats(y, sr)
+    times = np.asarray(frames * HOP / sr, float)
+    if frames.size < 6:
+        return Rhythm(tempo, frames, times, np.zeros(0, int), 4)
+    strength = downbeat_strength(y, sr, frames)
+    candidates = {m: _comb_contrast(strength, m) for m in (3, 4)}
+    # 4/4 is far more common: 3/4 must beat it clearly before it is believed
+    meter = 3 if candidates[3][0] > 1.25 * candidates[4][0] else 4
+    states = _viterbi_positions(strength, meter, candidates[meter][1])
+    return Rhythm(tempo, frames, times, np.flatnonzero(states == 0), meter)
