@@ -1,0 +1,546 @@
+"""IProductionHook: credentials, SDK clients and the retry policy for the ICE and MPS IProduction APIs.
+
+The SDKs are imported inside methods only: this module is imported when DAG files are parsed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import threading
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from airflow.providers.alibaba.cloud.hooks.base_alibaba import AlibabaBaseHook
+from airflow.providers.common.compat.sdk import BaseHook
+
+from airflow_iprod import catalog
+from airflow_iprod.errors import IProductionError
+from airflow_iprod.job import JobState
+
+if TYPE_CHECKING:
+    from airflow.models import Connection
+
+T = TypeVar("T")
+
+DEFAULT_REGION = "cn-shanghai"
+API_VERSIONS = {catalog.ICE: "2020-11-09", catalog.MTS: "2014-06-18"}
+
+# Service error codes that mean "try again later". Throttling* is matched by prefix.
+_TRANSIENT_CODES = frozenset(
+    {"ServiceUnavailable", "InternalError", "InternalFailure", "ServiceTimeout", "RequestTimeout"}
+)
+# Of those, the ones where the service certainly did not act on the request (safe to resend a Submit).
+_REJECTED_CODES = frozenset({"ServiceUnavailable"})
+# Exceptions raised before the request reached the server (safe to resend anything).
+_NOT_SENT = frozenset(
+    {
+        "ConnectionRefusedError",
+        "ClientConnectorError",
+        "ConnectTimeout",
+        "ConnectTimeoutError",
+        "NewConnectionError",
+        "NameResolutionError",
+        "gaierror",
+        "ServerTimeoutError",  # aiohttp raises it for connect timeouts too; see _classify_transport
+    }
+)
+# Exceptions where the request may have been processed before the connection failed.
+_MAYBE_SENT = frozenset(
+    {
+        "ReadTimeout",
+        "ReadTimeoutError",
+        "TimeoutError",
+        "ServerDisconnectedError",
+        "ConnectionResetError",
+        "ConnectionAbortedError",
+        "BrokenPipeError",
+        "RemoteDisconnected",
+        "ProtocolError",
+        "ChunkedEncodingError",
+        "ClientOSError",
+        "ClientPayloadError",
+        "ConnectionError",
+        "IncompleteRead",
+    }
+)
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """Everything that identifies one SDK client (the cache key, minus secrets kept as a digest)."""
+
+    api: str
+    endpoint: str
+    region: str
+    protocol: str
+    access_key_id: str | None
+    access_key_secret: str | None
+    security_token: str | None
+    read_timeout_ms: int
+    connect_timeout_ms: int
+
+    def cache_key(self) -> tuple[Any, ...]:
+        return (
+            self.api,
+            self.endpoint,
+            self.region,
+            self.protocol,
+            self.access_key_id,
+            hash((self.access_key_secret, self.security_token)),
+            self.read_timeout_ms,
+            self.connect_timeout_ms,
+        )
+
+
+# One SDK client per (connection settings, api) per process: building one parses endpoint maps and
+# credentials, and the async calls open their own HTTP session per call anyway.
+_CLIENTS: dict[tuple[Any, ...], Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+class IProductionHook(AlibabaBaseHook):
+    """Submit, query and cancel IProduction jobs on ICE (``api="ice"``) or MPS (``api="mts"``).
+
+    Connection (type ``alibaba_cloud``) extras: ``access_key_id``, ``access_key_secret``,
+    ``security_token`` (STS), ``region``, ``endpoint`` (``host[:port]``), ``protocol`` (``https``/``http``).
+    Without keys the Alibaba Cloud default credential chain is used (environment variables, config
+    file, ECS RAM role, OIDC).
+
+    Transient failures (``Throttling*``, ``ServiceUnavailable``, ``InternalError``, 5xx, connection
+    problems, timeouts) are retried with capped exponential backoff and full jitter. A Submit is only
+    resent when the service certainly did not act on it (throttled, unavailable, connection never
+    made): resending after an ambiguous failure could start a second, paid job. Everything else raises
+    :class:`~airflow_iprod.errors.IProductionError` with the service's code, message and RequestId.
+    """
+
+    conn_name_attr = "alibabacloud_conn_id"
+    default_conn_name = "alibabacloud_default"
+    conn_type = "alibaba_cloud"
+    hook_name = "Alibaba Cloud IProduction"
+
+    def __init__(
+        self,
+        alibabacloud_conn_id: str = default_conn_name,
+        api: str = catalog.ICE,
+        *,
+        max_retries: int = 5,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 20.0,
+        read_timeout: float = 30.0,
+        connect_timeout: float = 10.0,
+        **kwargs: Any,
+    ) -> None:
+        # AlibabaBaseHook.__init__ reads the connection right away; we load it lazily instead, so a
+        # hook can be built on the triggerer's event loop and fetch its connection asynchronously.
+        BaseHook.__init__(self, **kwargs)
+        if api not in catalog.APIS:
+            raise catalog.ValidationError("api", api, f"one of {list(catalog.APIS)}")
+        self.alibaba_cloud_conn_id = alibabacloud_conn_id
+        self.api = api
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.read_timeout = read_timeout
+        self.connect_timeout = connect_timeout
+        self._conn_extras: dict[str, Any] | None = None
+        self._conn_login: str | None = None
+        self._conn_password: str | None = None
+
+    # ------------------------------------------------------------------ connection / client
+
+    @property
+    def extras(self) -> dict[str, Any]:  # type: ignore[override]
+        if self._conn_extras is None:
+            self._use_connection(self.get_connection(self.alibaba_cloud_conn_id))
+        return self._conn_extras or {}
+
+    @extras.setter
+    def extras(self, value: dict[str, Any]) -> None:
+        self._conn_extras = dict(value)
+
+    def _use_connection(self, conn: Connection) -> None:
+        self._conn_extras = dict(conn.extra_dejson or {})
+        self._conn_login = conn.login
+        self._conn_password = conn.password
+
+    async def _aensure_connection(self) -> None:
+        if self._conn_extras is None:
+            self._use_connection(await self.aget_connection(self.alibaba_cloud_conn_id))
+
+    @property
+    def region(self) -> str:
+        return str(self._get_field("region") or os.environ.get("ALIBABA_CLOUD_REGION_ID") or DEFAULT_REGION)
+
+    def settings(self) -> ClientSettings:
+        extras = self.extras
+        region = self.region
+        endpoint = extras.get("endpoint") or f"{self.api}.{region}.aliyuncs.com"
+        if "://" in endpoint:  # accept a URL: the SDK wants host[:port] and a separate protocol
+            scheme, endpoint = endpoint.split("://", 1)
+            protocol = extras.get("protocol") or scheme
+        else:
+            protocol = extras.get("protocol") or "https"
+        protocol = str(protocol).lower()
+        if protocol not in ("http", "https"):
+            raise catalog.ValidationError("protocol", protocol, "http or https")
+        return ClientSettings(
+            api=self.api,
+            endpoint=endpoint.rstrip("/"),
+            region=region,
+            protocol=protocol,
+            access_key_id=extras.get("access_key_id") or self._conn_login or None,
+            access_key_secret=extras.get("access_key_secret") or self._conn_password or None,
+            security_token=extras.get("security_token") or None,
+            read_timeout_ms=int(self.read_timeout * 1000),
+            connect_timeout_ms=int(self.connect_timeout * 1000),
+        )
+
+    def get_conn(self) -> Any:
+        """The SDK client for this hook's API (cached per process)."""
+        settings = self.settings()
+        key = settings.cache_key()
+        with _CLIENTS_LOCK:
+            client = _CLIENTS.get(key)
+            if client is None:
+                client = _CLIENTS[key] = _build_client(settings)
+        return client
+
+    async def aget_conn(self) -> Any:
+        await self._aensure_connection()
+        return self.get_conn()
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Query a job id that cannot exist: an auth failure or a network error means a bad connection."""
+        try:
+            self.query("airflow-iprod-connection-test")
+        except IProductionError as err:
+            if err.code and ("NotExist" in err.code or "NotFound" in err.code or err.status_code == 404):
+                return True, f"Connected to {self.settings().endpoint} ({self.api})"
+            return False, str(err)
+        return True, f"Connected to {self.settings().endpoint} ({self.api})"
+
+    # ------------------------------------------------------------------ requests
+
+    def build_submit_request(
+        self,
+        function_name: str,
+        *,
+        input: str | None = None,
+        output: str | None = None,
+        input_type: str = "OSS",
+        output_type: str = "OSS",
+        output_biz: str | None = None,
+        output_url: str | None = None,
+        job_params: str | Mapping[str, Any] | None = None,
+        name: str | None = None,
+        template_id: str | None = None,
+        model_id: str | None = None,
+        user_data: str | None = None,
+        pipeline_id: str | None = None,
+        priority: int | None = None,
+        notify_url: str | None = None,
+        schedule_params: str | Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Validate against the catalog and return the request as the API spells it (no network)."""
+        catalog.validate_submit(
+            self.api,
+            function_name=function_name,
+            job_params=job_params,
+            input_type=input_type,
+            input_media=input,
+            output_type=output_type,
+            output_media=output,
+            output_url=output_url,
+            model_id=model_id,
+            name=name,
+            user_data=user_data,
+            priority=priority,
+            pipeline_id=pipeline_id,
+            template_id=template_id,
+            biz=output_biz,
+        )
+        params_text = _json_text(job_params)
+        if self.api == catalog.ICE:
+            if notify_url or schedule_params:
+                field = "NotifyUrl" if notify_url else "ScheduleParams"
+                raise catalog.ValidationError(field, notify_url or schedule_params, "MPS only (api='mts')")
+            request: dict[str, Any] = {
+                "FunctionName": function_name,
+                "Input": {"Type": input_type, "Media": input},
+                "Output": _drop_none(
+                    {"Type": output_type, "Media": output, "Biz": output_biz, "OutputUrl": output_url}
+                ),
+                "JobParams": params_text,
+                "ModelId": model_id,
+                "Name": name,
+                "TemplateId": template_id,
+                "UserData": user_data,
+                "ScheduleConfig": _drop_none(
+                    {"PipelineId": pipeline_id, "Priority": int(priority) if priority else None}
+                )
+                or None,
+            }
+        else:
+            for field, value in (
+                ("Name", name),
+                ("TemplateId", template_id),
+                ("Output.Biz", output_biz),
+                ("Output.OutputUrl", output_url),
+                ("ScheduleConfig.Priority", priority),
+            ):
+                if value not in (None, ""):
+                    raise catalog.ValidationError(field, value, "ICE only (api='ice')")
+            request = {
+                "FunctionName": function_name,
+                "Input": input,
+                "Output": output,
+                "JobParams": params_text,
+                "ModelId": model_id,
+                "PipelineId": pipeline_id,
+                "NotifyUrl": notify_url,
+                "ScheduleParams": _json_text(schedule_params),
+                "UserData": user_data,
+            }
+        return _drop_none(request)
+
+    def submit(self, function_name: str, **fields: Any) -> str:
+        """Submit a job; return its JobId. Raises ValidationError before any network call."""
+        request = self.build_submit_request(function_name, **fields)
+        body = self._call("SubmitIProductionJob", lambda c, m: c.submit_iproduction_job(m), request, False)
+        return _job_id(body)
+
+    async def asubmit(self, function_name: str, **fields: Any) -> str:
+        request = self.build_submit_request(function_name, **fields)
+        await self._aensure_connection()
+        body = await self._acall(
+            "SubmitIProductionJob", lambda c, m: c.submit_iproduction_job_async(m), request, False
+        )
+        return _job_id(body)
+
+    def query(self, job_id: str, *, retries: int | None = None) -> JobState:
+        body = self._call(
+            "QueryIProductionJob",
+            lambda c, m: c.query_iproduction_job(m),
+            {"JobId": job_id},
+            True,
+            retries=retries,
+        )
+        return JobState.from_response(self.api, job_id, body)
+
+    async def aquery(self, job_id: str, *, retries: int | None = None) -> JobState:
+        await self._aensure_connection()
+        body = await self._acall(
+            "QueryIProductionJob",
+            lambda c, m: c.query_iproduction_job_async(m),
+            {"JobId": job_id},
+            True,
+            retries=retries,
+        )
+        return JobState.from_response(self.api, job_id, body)
+
+    def cancel(self, job_id: str) -> None:
+        """Cancel a queued or running job (ICE only: MPS has no CancelIProductionJob)."""
+        self._require_cancel(job_id)
+        self._call("CancelIProductionJob", lambda c, m: c.cancel_iproduction_job(m), {"JobId": job_id}, True)
+
+    async def acancel(self, job_id: str) -> None:
+        self._require_cancel(job_id)
+        await self._aensure_connection()
+        await self._acall(
+            "CancelIProductionJob", lambda c, m: c.cancel_iproduction_job_async(m), {"JobId": job_id}, True
+        )
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.api == catalog.ICE
+
+    def _require_cancel(self, job_id: str) -> None:
+        if not self.can_cancel:
+            raise IProductionError(
+                "the MPS API has no CancelIProductionJob; the job keeps running", job_id=job_id
+            )
+
+    # ------------------------------------------------------------------ retry machinery
+
+    def backoff(self, attempt: int, retry_after: float | None = None) -> float:
+        """Capped exponential backoff with full jitter; a server-given Retry-After is a floor."""
+        delay = random.uniform(0, min(self.backoff_cap, self.backoff_base * 2**attempt))
+        if retry_after:
+            delay = max(delay, min(float(retry_after), self.backoff_cap))
+        return delay
+
+    def _call(
+        self,
+        action: str,
+        method: Callable[[Any, Any], Any],
+        request: dict[str, Any],
+        idempotent: bool,
+        *,
+        retries: int | None = None,
+    ) -> dict[str, Any]:
+        client = self.get_conn()
+        model = _request_model(self.api, action, request)
+        limit = self.max_retries if retries is None else retries
+        attempt = 0
+        while True:
+            try:
+                return method(client, model).body.to_map()
+            except Exception as exc:
+                err, resend_ok = classify(exc, idempotent)
+                if not (err.retriable and resend_ok) or attempt >= limit:
+                    raise err from exc
+                delay = self.backoff(attempt, err.retry_after)
+                self.log.warning("%s: %s; retrying in %.1f s", action, err, delay)
+                time.sleep(delay)
+                attempt += 1
+
+    async def _acall(
+        self,
+        action: str,
+        method: Callable[[Any, Any], Awaitable[Any]],
+        request: dict[str, Any],
+        idempotent: bool,
+        *,
+        retries: int | None = None,
+    ) -> dict[str, Any]:
+        client = self.get_conn()
+        model = _request_model(self.api, action, request)
+        limit = self.max_retries if retries is None else retries
+        attempt = 0
+        while True:
+            try:
+                return (await method(client, model)).body.to_map()
+            except Exception as exc:
+                err, resend_ok = classify(exc, idempotent)
+                if not (err.retriable and resend_ok) or attempt >= limit:
+                    raise err from exc
+                delay = self.backoff(attempt, err.retry_after)
+                self.log.warning("%s: %s; retrying in %.1f s", action, err, delay)
+                await asyncio.sleep(delay)
+                attempt += 1
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _build_client(settings: ClientSettings) -> Any:
+    from alibabacloud_tea_openapi.utils_models import Config
+
+    config = Config(
+        region_id=settings.region,
+        endpoint=settings.endpoint,
+        protocol=settings.protocol,
+        read_timeout=settings.read_timeout_ms,
+        connect_timeout=settings.connect_timeout_ms,
+    )
+    if settings.access_key_id and settings.access_key_secret:
+        config.access_key_id = settings.access_key_id
+        config.access_key_secret = settings.access_key_secret
+        config.security_token = settings.security_token
+    else:  # environment, profile file, ECS RAM role, OIDC ... resolved by the credentials library
+        from alibabacloud_credentials.client import Client as CredentialClient
+
+        config.credential = CredentialClient()
+    if settings.api == catalog.ICE:
+        from alibabacloud_ice20201109.client import Client
+    else:
+        from alibabacloud_mts20140618.client import Client
+    return Client(config)
+
+
+def _request_model(api: str, action: str, request: dict[str, Any]) -> Any:
+    if api == catalog.ICE:
+        from alibabacloud_ice20201109 import models
+    else:
+        from alibabacloud_mts20140618 import models
+    cls = getattr(models, f"{action}Request")
+    return cls().from_map(request)
+
+
+def classify(exc: BaseException, idempotent: bool) -> tuple[IProductionError, bool]:
+    """Map an SDK exception to an IProductionError; also say whether resending the call is safe."""
+    if isinstance(exc, IProductionError):
+        return exc, idempotent
+    from darabonba.exceptions import ResponseException, UnretryableException
+
+    if isinstance(exc, ResponseException):
+        data = exc.data if isinstance(exc.data, dict) else {}
+        code = str(exc.code or data.get("Code") or "")
+        status = getattr(exc, "status_code", None) or data.get("statusCode")
+        message = str(data.get("Message") or exc.message or exc)
+        request_id = data.get("RequestId") or getattr(exc, "request_id", None)
+        throttled = (
+            code.startswith("Throttling") or status == 429 or type(exc).__name__ == "ThrottlingException"
+        )
+        transient = throttled or code in _TRANSIENT_CODES or (status is not None and int(status) >= 500)
+        rejected = throttled or code in _REJECTED_CODES or status == 503
+        retry_after = getattr(exc, "retry_after", None)
+        err = IProductionError(
+            message,
+            code=code or None,
+            request_id=request_id,
+            status_code=int(status) if status else None,
+            retriable=transient,
+            retry_after=float(retry_after) / 1000 if retry_after else None,  # SDK gives milliseconds
+        )
+        return err, transient and (idempotent or rejected)
+    inner: BaseException = exc.inner_exception if isinstance(exc, UnretryableException) else exc
+    kind = _classify_transport(inner)
+    if kind is None:
+        return IProductionError(f"{type(inner).__name__}: {inner}", code=type(inner).__name__), False
+    code = "ConnectionFailed" if kind == "not_sent" else "ConnectionInterrupted"
+    err = IProductionError(f"{type(inner).__name__}: {inner}", code=code, retriable=True)
+    return err, idempotent or kind == "not_sent"
+
+
+def _classify_transport(exc: BaseException) -> str | None:
+    """``"not_sent"``, ``"maybe_sent"`` or None (not a transport problem)."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        item = todo.pop()
+        if item is None or any(item is s for s in seen) or len(seen) > 20:
+            continue
+        seen.append(item)
+        todo.extend([item.__cause__, item.__context__])
+        todo.extend(a for a in getattr(item, "args", ()) if isinstance(a, BaseException))
+        for attr in ("reason", "os_error", "inner_exception"):
+            value = getattr(item, attr, None)
+            if isinstance(value, BaseException):
+                todo.append(value)
+    names = {type(s).__name__ for s in seen}
+    text = " ".join(str(s) for s in seen)
+    if "ServerTimeoutError" in names and "onnect" not in text:
+        names.discard("ServerTimeoutError")  # an aiohttp *read* timeout: the request may have run
+        names.add("TimeoutError")
+    if names & _NOT_SENT or "Connection refused" in text or "Errno 111" in text:
+        return "not_sent"
+    if names & _MAYBE_SENT or any(isinstance(s, (OSError, asyncio.TimeoutError)) for s in seen):
+        return "maybe_sent"
+    return None
+
+
+def _job_id(body: dict[str, Any]) -> str:
+    job_id = body.get("JobId")
+    if not job_id:
+        raise IProductionError(
+            f"SubmitIProductionJob answered without a JobId: {body}", request_id=body.get("RequestId")
+        )
+    return str(job_id)
+
+
+def _json_text(value: str | Mapping[str, Any] | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(dict(value), ensure_ascii=False, separators=(",", ":"))
+
+
+def _drop_none(mapping: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in mapping.items() if v is not None and v != ""}

@@ -1,0 +1,385 @@
+"""IProductionJobOperator: submit one IProduction job (ICE or MPS), wait for it, return its outputs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.providers.common.compat.sdk import BaseOperator
+
+from airflow_iprod import catalog
+from airflow_iprod.errors import IProductionError, IProductionJobFailed
+from airflow_iprod.job import JobState
+from airflow_iprod.links import IProductionConsoleLink
+
+try:  # Airflow 3.3+: the JobId survives worker crashes in the task state store
+    from airflow.sdk import ResumableJobMixin
+except ImportError:  # older 3.x: the compat stand-in submits afresh on every try
+    from airflow.providers.common.compat.sdk import ResumableJobMixin  # type: ignore[no-redef]
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_iprod.hooks.iproduction import IProductionHook
+
+DEFAULT_CONN_ID = "alibabacloud_default"
+# Valid stand-ins used to validate a task at DAG parse time while its input is still an XComArg or
+# a template; the real values are validated again after rendering, before any network call.
+_STAND_IN_INPUT = "oss://stand-in-bucket/stand-in-input"
+_STAND_IN_MEDIA_ID = "stand-in-media-id"
+
+
+def is_literal(value: Any) -> bool:
+    """True when ``value`` is known at parse time (no Jinja, no XComArg or other lazy object)."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return True
+    if isinstance(value, str):
+        return "{{" not in value and "{%" not in value
+    if isinstance(value, Mapping):
+        return all(isinstance(k, str) and is_literal(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(is_literal(v) for v in value)
+    return False
+
+
+def resolve_input(value: Any, input_type: str = "OSS") -> str:
+    """Accept an OSS URL / media ID, or an upstream IProduction result dict (``upstream.output``).
+
+    A result dict gives its single output file; when the upstream job wrote several files, pick one
+    with ``upstream.output["Outputs"][i]`` (order as the service listed them).
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)) and len(value) == 1 and isinstance(value[0], str):
+        return value[0]
+    if isinstance(value, Mapping) and "JobId" in value:
+        choices = list(value.get("OutputMediaIds") or []) if input_type == "Media" else []
+        choices = choices or list(value.get("Outputs") or [])
+        if len(choices) == 1:
+            return choices[0]
+        job = f"{value.get('FunctionName')} job {value.get('JobId')}"
+        if not choices:
+            raise catalog.ValidationError("input", job, "an upstream job that wrote an output file")
+        raise catalog.ValidationError(
+            "input",
+            job,
+            f"one location; the upstream job wrote {len(choices)} files {choices}: "
+            "pass upstream.output['Outputs'][i] to pick one",
+        )
+    raise catalog.ValidationError(
+        "input", value, "an OSS URL, a media ID, or an upstream IProduction operator's .output"
+    )
+
+
+class IProductionJobOperator(ResumableJobMixin, BaseOperator):
+    """Run one Alibaba Cloud intelligent-production job and return its normalised result.
+
+    :param function_name: the algorithm (``catalog.names(api)``), e.g. ``"SpeechDenoise"``.
+    :param input: OSS URL (``oss://bucket/key``), media ID (with ``input_type="Media"``), or an
+        upstream IProduction operator's ``.output`` (its single output file is used).
+    :param output: output OSS URL; may hold ``{source}``, ``{timestamp}``, ``{sequenceId}``,
+        ``{resultType}`` placeholders (required ones per algorithm are enforced).
+    :param api: ``"ice"`` (ICE 2020-11-09, default) or ``"mts"`` (MPS 2014-06-18).
+    :param conn_id: an ``alibaba_cloud`` connection (see IProductionHook for its extras).
+    :param job_params: JobParams as a dict or a JSON string; validated against the catalog.
+    :param input_type, output_type: ``"OSS"`` or ``"Media"`` (ICE only).
+    :param output_biz, output_url: ICE ``Output.Biz`` (IMS/VOD) and ``Output.OutputUrl``.
+    :param name, template_id, priority: ICE ``Name``, ``TemplateId``, ``ScheduleConfig.Priority`` (1-10).
+    :param pipeline_id: ICE ``ScheduleConfig.PipelineId`` / MPS ``PipelineId``.
+    :param notify_url, schedule_params: MPS ``NotifyUrl`` (MNS queue) and ``ScheduleParams``.
+    :param model_id, user_data: ``ModelId`` and ``UserData`` (<= 256 chars) of both APIs.
+    :param deferrable: wait in the triggerer (default) instead of polling in the worker.
+    :param wait_for_completion: if False, return right after submitting (Status Queuing).
+    :param poll_interval: seconds between status queries.
+    :param timeout: seconds to wait for the job (None: no limit). On timeout the task fails, the job
+        keeps running, and a retry re-attaches to it.
+    :param cancel_on_kill: cancel the job when the task is killed (ICE; MPS has no Cancel API).
+
+    Returns a JSON-able dict: ``JobId``, ``Status``, ``FunctionName``, ``Result`` (parsed),
+    ``OutputFiles``, ``OutputUrls``, ``OutputMediaIds``, ``Outputs`` (every output as ``oss://``) and
+    ``Output`` (the single output, or None when there are several).
+    """
+
+    template_fields: Sequence[str] = (
+        "function_name",
+        "input",
+        "output_media",
+        "job_params",
+        "name",
+        "output_url",
+        "output_biz",
+        "template_id",
+        "model_id",
+        "user_data",
+        "pipeline_id",
+        "priority",
+        "notify_url",
+        "schedule_params",
+        "conn_id",
+    )
+    template_fields_renderers: ClassVar[dict[str, str]] = {"job_params": "json", "schedule_params": "json"}
+    ui_color = "#ff6a00"
+    operator_extra_links = (IProductionConsoleLink(),)
+    external_id_key = "iprod_job_id"  # task state store key; renaming breaks in-flight retries
+
+    def __init__(
+        self,
+        *,
+        function_name: str,
+        input: str | Mapping[str, Any] | None = None,
+        output: str | None = None,
+        api: str = catalog.ICE,
+        conn_id: str = DEFAULT_CONN_ID,
+        job_params: str | Mapping[str, Any] | None = None,
+        input_type: str = "OSS",
+        output_type: str = "OSS",
+        output_biz: str | None = None,
+        output_url: str | None = None,
+        name: str | None = None,
+        template_id: str | None = None,
+        model_id: str | None = None,
+        user_data: str | None = None,
+        pipeline_id: str | None = None,
+        priority: int | str | None = None,
+        notify_url: str | None = None,
+        schedule_params: str | Mapping[str, Any] | None = None,
+        deferrable: bool = True,
+        wait_for_completion: bool = True,
+        poll_interval: float = 10.0,
+        timeout: float | None = 6 * 3600,
+        cancel_on_kill: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if api not in catalog.APIS:
+            raise catalog.ValidationError("api", api, f"one of {list(catalog.APIS)}")
+        if poll_interval <= 0:
+            raise catalog.ValidationError("poll_interval", poll_interval, "a number of seconds > 0")
+        if timeout is not None and timeout <= 0:
+            raise catalog.ValidationError("timeout", timeout, "a number of seconds > 0, or None")
+        self.function_name = function_name
+        self.input = input
+        self.output_media = output  # ``self.output`` is BaseOperator's XComArg of this task
+        self.api = api
+        self.conn_id = conn_id
+        self.job_params = job_params
+        self.input_type = input_type
+        self.output_type = output_type
+        self.output_biz = output_biz
+        self.output_url = output_url
+        self.name = name
+        self.template_id = template_id
+        self.model_id = model_id
+        self.user_data = user_data
+        self.pipeline_id = pipeline_id
+        self.priority = priority
+        self.notify_url = notify_url
+        self.schedule_params = schedule_params
+        self.deferrable = deferrable
+        self.wait_for_completion = wait_for_completion
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+        self.cancel_on_kill = cancel_on_kill
+        self._job_id: str | None = None
+        self._final: JobState | None = None
+        self._validate_literal_values()
+
+    # ------------------------------------------------------------------ validation
+
+    def _request_fields(self, *, stand_ins: bool = False) -> dict[str, Any]:
+        """The submit fields; with ``stand_ins`` unknown (templated / XComArg) values are replaced by
+        valid stand-ins so everything known at parse time can be checked."""
+        fields: dict[str, Any] = {
+            "input": self.input,
+            "output": self.output_media,
+            "input_type": self.input_type,
+            "output_type": self.output_type,
+            "output_biz": self.output_biz,
+            "output_url": self.output_url,
+            "job_params": self.job_params,
+            "name": self.name,
+            "template_id": self.template_id,
+            "model_id": self.model_id,
+            "user_data": self.user_data,
+            "pipeline_id": self.pipeline_id,
+            "priority": self.priority,
+            "notify_url": self.notify_url,
+            "schedule_params": self.schedule_params,
+        }
+        if stand_ins:
+            spec = catalog.get(self.function_name, self.api)
+            for key, value in fields.items():
+                if is_literal(value):
+                    continue
+                if key == "input":
+                    fields[key] = _STAND_IN_MEDIA_ID if self.input_type == "Media" else _STAND_IN_INPUT
+                elif key in ("output", "output_url"):
+                    hole = "{" + spec.placeholder + "}" if spec.placeholder else ""
+                    fields[key] = f"oss://stand-in-bucket/stand-in-output{hole}{spec.output_ext or ''}"
+                else:
+                    fields[key] = None
+        if fields["input"] is not None:
+            fields["input"] = resolve_input(fields["input"], fields["input_type"])
+        if isinstance(fields["priority"], str) and fields["priority"].strip().isdigit():
+            fields["priority"] = int(fields["priority"])
+        return fields
+
+    def _validate_literal_values(self) -> None:
+        """Fail at DAG parse time on values already known to be wrong."""
+        if not (is_literal(self.function_name) and is_literal(self.api)):
+            return
+        catalog.get(self.function_name, self.api)
+        if not is_literal(self.job_params):
+            return  # typed params may be templated; all is checked after rendering
+        self._build_request(self._request_fields(stand_ins=True))
+
+    def _build_request(self, fields: dict[str, Any]) -> dict[str, Any]:
+        from airflow_iprod.hooks.iproduction import IProductionHook
+
+        # build_submit_request needs no connection: it validates and shapes the request only
+        return IProductionHook(self.conn_id, api=self.api).build_submit_request(self.function_name, **fields)
+
+    # ------------------------------------------------------------------ hook
+
+    @property
+    def hook(self) -> IProductionHook:
+        from airflow_iprod.hooks.iproduction import IProductionHook
+
+        hook = getattr(self, "_hook", None)
+        if hook is None:
+            hook = self._hook = IProductionHook(self.conn_id, api=self.api)
+        return hook
+
+    # ------------------------------------------------------------------ ResumableJobMixin
+
+    def execute(self, context: Context) -> Any:
+        # Validate the rendered request before anything touches the network.
+        self._rendered_fields = self._request_fields()
+        self._build_request(self._rendered_fields)
+        return self.execute_resumable(context)
+
+    def submit_job(self, context: Context) -> str:
+        job_id = self.hook.submit(self.function_name, **self._rendered_fields)
+        self._job_id = job_id
+        self.log.info("Submitted %s job %s on %s", self.function_name, job_id, self.api.upper())
+        self._publish(context, job_id)
+        return job_id
+
+    def get_job_status(self, external_id: Any, context: Context) -> str:
+        state = self.hook.query(str(external_id))
+        self._final = state if state.is_terminal else None
+        return state.status
+
+    def is_job_active(self, status: str) -> bool:
+        # Unknown words count as active: the wait's timeout still bounds them.
+        return status not in catalog.TERMINAL_STATUSES
+
+    def is_job_succeeded(self, status: str) -> bool:
+        return status == "Success"
+
+    def poll_until_complete(self, external_id: Any, context: Context) -> None:
+        job_id = str(external_id)
+        self._job_id = job_id
+        self._publish(context, job_id)
+        if not self.wait_for_completion:
+            return
+        if self.deferrable:
+            from airflow_iprod.triggers.iproduction import IProductionJobTrigger
+
+            self.defer(
+                trigger=IProductionJobTrigger(
+                    job_id=job_id,
+                    conn_id=self.conn_id,
+                    api=self.api,
+                    poll_interval=self.poll_interval,
+                    timeout=self.timeout,
+                    cancel_on_kill=self.cancel_on_kill,
+                ),
+                method_name="execute_complete",
+            )
+        self._final = self._poll_in_worker(job_id)
+        self._raise_if_failed(self._final)
+
+    def get_job_result(self, external_id: Any, context: Context) -> dict[str, Any]:
+        job_id = str(external_id)
+        self._publish(context, job_id)
+        state = self._final if self._final and self._final.job_id == job_id else self.hook.query(job_id)
+        self._raise_if_failed(state)
+        return state.summary()
+
+    # ------------------------------------------------------------------ waiting
+
+    def _poll_in_worker(self, job_id: str) -> JobState:
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        while True:
+            try:
+                state = self.hook.query(job_id)
+            except IProductionError as err:
+                if not err.retriable:
+                    raise
+                self.log.warning("Job %s: transient error %s; polling on", job_id, err)
+            else:
+                if state.is_terminal:
+                    return state
+                self.log.info("Job %s is %s", job_id, state.raw_status)
+            if deadline is not None and time.monotonic() >= deadline:
+                raise IProductionError(
+                    f"job did not finish within {self.timeout:g} s; it is still running and a retry "
+                    "of this task re-attaches to it",
+                    code="WaitTimeout",
+                    job_id=job_id,
+                )
+            time.sleep(self.poll_interval)
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Resume after the trigger fired: return the result or raise with the service's reason."""
+        status = event.get("status")
+        job_id = event.get("job_id")
+        if status in ("success", "failed"):
+            state = JobState.from_dict(event["job"])
+            self._raise_if_failed(state)
+            self.log.info("%s", event.get("message"))
+            return state.summary()
+        if status == "timeout":
+            raise IProductionError(
+                f"{event.get('message')}; a retry of this task re-attaches to it",
+                code="WaitTimeout",
+                job_id=job_id,
+            )
+        if event.get("error"):
+            err = IProductionError.from_dict(event["error"])
+            err.job_id = err.job_id or job_id
+            raise err
+        raise IProductionError(
+            str(event.get("message") or f"unexpected trigger event {event}"), job_id=job_id
+        )
+
+    @staticmethod
+    def _raise_if_failed(state: JobState) -> None:
+        if state.is_failed:
+            reason = state.error_message or "the service gave no reason"
+            raise IProductionJobFailed(
+                f"{state.function_name} job failed: {reason}", code=state.error_code, job_id=state.job_id
+            )
+
+    def _publish(self, context: Context, job_id: str) -> None:
+        """Console link + JobId in XCom (cleared on each new try, so re-published on re-attach)."""
+        try:
+            IProductionConsoleLink.persist(context, api=self.api, job_id=job_id, region=self.hook.region)
+            context["ti"].xcom_push(key="iprod_job_id", value=job_id)
+        except Exception as err:  # a link must never fail the job
+            self.log.warning("Could not record the console link for job %s: %s", job_id, err)
+
+    def on_kill(self) -> None:
+        """Worker-side kill while polling (non-deferrable): cancel the job if asked to."""
+        if not (self.cancel_on_kill and self._job_id):
+            return
+        if not self.hook.can_cancel:
+            self.log.warning("Job %s runs on MPS, which has no Cancel API; it keeps running", self._job_id)
+            return
+        try:
+            self.hook.cancel(self._job_id)
+            self.log.info("Cancelled IProduction job %s", self._job_id)
+        except IProductionError as err:
+            self.log.warning("Could not cancel job %s: %s", self._job_id, err)

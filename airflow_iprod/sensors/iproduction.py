@@ -1,0 +1,112 @@
+"""IProductionJobSensor: wait for a job that was submitted elsewhere (another DAG, a service, by hand)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import BaseSensorOperator
+
+from airflow_iprod import catalog
+from airflow_iprod.errors import IProductionError, IProductionJobFailed
+from airflow_iprod.job import JobState
+from airflow_iprod.links import IProductionConsoleLink
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_iprod.hooks.iproduction import IProductionHook
+
+
+class IProductionJobSensor(BaseSensorOperator):
+    """Succeed when IProduction job ``job_id`` succeeds; fail when it fails.
+
+    Deferrable by default (waits in the triggerer). Returns the same dict as IProductionJobOperator.
+    Never cancels the job: this task does not own it.
+    """
+
+    template_fields: Sequence[str] = ("job_id", "conn_id")
+    operator_extra_links = (IProductionConsoleLink(),)
+    ui_color = "#ffb37a"
+
+    def __init__(
+        self,
+        *,
+        job_id: str,
+        api: str = catalog.ICE,
+        conn_id: str = "alibabacloud_default",
+        deferrable: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if api not in catalog.APIS:
+            raise catalog.ValidationError("api", api, f"one of {list(catalog.APIS)}")
+        self.job_id = job_id
+        self.api = api
+        self.conn_id = conn_id
+        self.deferrable = deferrable
+        self._state: JobState | None = None
+
+    @property
+    def hook(self) -> IProductionHook:
+        from airflow_iprod.hooks.iproduction import IProductionHook
+
+        return IProductionHook(self.conn_id, api=self.api)
+
+    def execute(self, context: Context) -> Any:
+        self._publish(context)
+        if not self.deferrable:
+            super().execute(context)
+            return self._state.summary() if self._state else None
+        from airflow_iprod.triggers.iproduction import IProductionJobTrigger
+
+        self.defer(
+            trigger=IProductionJobTrigger(
+                job_id=self.job_id,
+                conn_id=self.conn_id,
+                api=self.api,
+                poll_interval=self.poke_interval,
+                end_time=time.time() + self.timeout if self.timeout else None,
+                cancel_on_kill=False,
+            ),
+            method_name="execute_complete",
+        )
+
+    def poke(self, context: Context) -> bool:
+        try:
+            state = self.hook.query(self.job_id)
+        except IProductionError as err:
+            if err.retriable:
+                self.log.warning("Job %s: transient error %s; poking again later", self.job_id, err)
+                return False
+            raise
+        if state.is_failed:
+            raise IProductionJobFailed(
+                f"{state.function_name} job failed: {state.error_message or 'no reason given'}",
+                code=state.error_code,
+                job_id=state.job_id,
+            )
+        self._state = state
+        return state.is_success
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        status = event.get("status")
+        if status == "success":
+            return JobState.from_dict(event["job"]).summary()
+        if status == "failed":
+            state = JobState.from_dict(event["job"])
+            raise IProductionJobFailed(
+                f"{state.function_name} job failed: {state.error_message or 'no reason given'}",
+                code=state.error_code,
+                job_id=state.job_id,
+            )
+        if event.get("error"):
+            raise IProductionError.from_dict(event["error"])
+        raise IProductionError(str(event.get("message")), code="WaitTimeout", job_id=self.job_id)
+
+    def _publish(self, context: Context) -> None:
+        try:
+            IProductionConsoleLink.persist(context, api=self.api, job_id=self.job_id, region=self.hook.region)
+        except Exception as err:
+            self.log.warning("Could not record the console link for job %s: %s", self.job_id, err)
