@@ -48,8 +48,11 @@ def encode(path: Path, frames: Iterable[np.ndarray], fps: int = 25, crf: int = 8
 
 def add_tone(path: Path, out: Path, freq: int = 440) -> Path:
     """Copy ``path`` with a sine tone audio track of the same length (AAC)."""
-    ffmpeg("-i", str(path), "-f", "lavfi", "-i", f"sine=frequency={freq}:sample_rate=48000",
-           "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-shortest", str(out))  # fmt: skip
+    with av.open(str(path)) as c:
+        seconds = float(c.streams.video[0].duration * c.streams.video[0].time_base)
+    tone = f"sine=frequency={freq}:sample_rate=48000:duration={seconds}"
+    ffmpeg("-i", str(path), "-f", "lavfi", "-i", tone,
+           "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", str(out))  # fmt: skip
     return out
 
 

@@ -254,7 +254,7 @@ def add_source_audio(video_only: Path, source: Path, dst: Path, *, threads: int 
     extra = [] if webm else ["-movflags", "+faststart"]
     run_ffmpeg(
         ["-threads", str(threads), "-i", str(video_only), "-i", str(source), "-map", "0:v:0", "-map", "1:a:0",
-         "-c:v", "copy", *audio, "-shortest", *extra, str(dst)],
+         "-c:v", "copy", *audio, *extra, str(dst)],
         "muxing the source audio",
     )  # fmt: skip
 
