@@ -1,0 +1,97 @@
+"""Wire the local engine together: stores, signing, throttling, scheduler and the HTTP server.
+
+``LocalEngine(config).start()`` listens on ``config.host:config.port`` (0 picks a free port) and returns
+once the server accepts connections; ``.endpoint`` is then ``"127.0.0.1:PORT"``; ``.stop()`` ends it.
+Never imports Airflow: the engine runs as a plain service.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from airflow_iprod.local import errors
+from airflow_iprod.local.config import EngineConfig, load_or_create_credential
+from airflow_iprod.local.errors import ApiError
+from airflow_iprod.local.faults import Faults
+from airflow_iprod.local.http import HttpRequest, HttpResponse
+from airflow_iprod.local.jobs import JobStore
+from airflow_iprod.local.objects import ObjectStore
+from airflow_iprod.local.rpc import RpcApi, is_rpc
+from airflow_iprod.local.rpc_signing import SignatureVerifier
+from airflow_iprod.local.scheduler import Scheduler
+from airflow_iprod.local.server import EngineHTTPServer
+from airflow_iprod.local.throttle import Throttle
+
+
+class LocalEngine:
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        if not config.credentials:  # no key given: use (or create) the one kept in the data dir
+            config.add_credential(load_or_create_credential(config.data_dir))
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.jobs = JobStore(config.data_dir / "jobs.sqlite")
+        self.objects = ObjectStore.for_data_dir(config.data_dir)
+        self.verifier = SignatureVerifier(config.credential, config.timestamp_window_s, config.nonce_ttl_s)
+        self.throttle = Throttle(config.rate_for)
+        self.faults = Faults(config.faults)
+        self.rpc = RpcApi(self)
+        self.scheduler = Scheduler(
+            config, self.jobs, self.objects.root, self.faults, media_hook=self.rpc.register_output_media
+        )
+        self._server: EngineHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.requeued: list[str] = []
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def start(self) -> LocalEngine:
+        self._server = EngineHTTPServer((self.config.host, self.config.port), self.dispatch, is_rpc)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="iprod-http", daemon=True
+        )
+        self._thread.start()
+        self.requeued = self.scheduler.start()
+        return self
+
+    def stop(self) -> None:
+        self.scheduler.stop()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        self.jobs.close()
+
+    def __enter__(self) -> LocalEngine:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the engine is not started")
+        return self._server.server_address[1]
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.config.host}:{self.port}"
+
+    # -- requests ----------------------------------------------------------------------------------
+
+    def dispatch(self, request: HttpRequest) -> HttpResponse:
+        if is_rpc(request):
+            return self.rpc.handle(request)
+        return self.handle_object_request(request)
+
+    def handle_object_request(self, request: HttpRequest) -> HttpResponse:
+        try:
+            from airflow_iprod.local import oss_api
+        except ImportError:
+            err = ApiError(
+                "NotImplemented", "The object API is not available in this build of the engine.", 501
+            )
+            rid = errors.new_request_id()
+            return errors.error_response(err, rid, request.host)
+        return oss_api.handle(request, self.config, self.objects)

@@ -1,0 +1,174 @@
+"""Run one job in its own process: ``python -m airflow_iprod.local.worker <workdir>/task.json``.
+
+The engine writes ``task.json`` (everything the job needs), starts this process in a new session so
+Cancel can kill the whole group, and reads ``outcome.json`` when it exits. This process never writes
+the job database: it fetches the input from the object store, runs the algorithm, stores the outputs
+with their placeholders expanded, and reports. Only the engine records the job's state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+TASK_FILE = "task.json"
+OUTCOME_FILE = "outcome.json"
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """Exit when the engine that started us is gone, so an orphan never commits stale outputs."""
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent_pid:
+            os._exit(3)
+
+
+def _link_or_copy(src: Path, dest: Path) -> Path:
+    """A private name for the object's bytes: a hard link survives the object being replaced."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dest)
+    except OSError:
+        shutil.copyfile(src, dest)
+    return dest
+
+
+class _Outputs:
+    """Hands out scratch paths for ``ctx.new_output`` and knows each one's final object key."""
+
+    def __init__(self, task: dict[str, Any], workdir: Path) -> None:
+        self.template: str = task["output_template"]
+        self.source: str = task["source"]
+        self.timestamp: int = int(task["timestamp"])
+        self.default_ext: str = task.get("output_ext") or ""
+        self.dir = workdir / "out"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.targets: list[Any] = []
+
+    def new_output(
+        self, sequence_id: int | None = None, result_type: str | None = None, ext: str | None = None
+    ) -> Any:
+        from airflow_iprod import catalog
+        from airflow_iprod.local.algorithms.base import OutputTarget
+
+        if not self.template:
+            raise RuntimeError("this job has no output location (Output was empty)")
+        url = catalog.expand_placeholders(
+            self.template,
+            source=self.source,
+            timestamp=self.timestamp,
+            sequence_id=sequence_id,
+            result_type=result_type,
+        )
+        suffix = ext or PurePosixPath(url).suffix or self.default_ext
+        path = self.dir / f"{len(self.targets):04d}{suffix}"
+        target = OutputTarget(path=path, url=url, sequence_id=sequence_id, result_type=result_type)
+        self.targets.append(target)
+        return target
+
+
+def run_task(workdir: Path) -> dict[str, Any]:
+    """Run the job described by ``workdir/task.json``; return the outcome (also on failure)."""
+    from airflow_iprod import catalog
+    from airflow_iprod.local import algorithms
+    from airflow_iprod.local.algorithms.base import AlgorithmError, JobContext
+    from airflow_iprod.local.objects import ObjectStore
+
+    task = json.loads((workdir / TASK_FILE).read_text())
+    store = ObjectStore(Path(task["objects_root"]))
+    scratch = workdir / "scratch"
+    scratch.mkdir(exist_ok=True)
+    fetched = workdir / "in"
+    count = [0]
+
+    def fetch(url: str) -> Path:
+        bucket, key = catalog.split_oss_url(url)
+        src = store.path_for(bucket, key)
+        count[0] += 1
+        name = PurePosixPath(key).name  # keep the object's name and extension; algorithms may log it
+        return _link_or_copy(src, fetched / f"{count[0]:03d}" / name)
+
+    outputs = _Outputs(task, workdir)
+    try:
+        input_path = fetch(task["input_url"]) if task["input_url"] else fetched / "none"
+        ctx = JobContext(
+            function_name=task["function_name"],
+            api=task["api"],
+            input_path=input_path,
+            params=task["params"],
+            model_id=task.get("model_id"),
+            workdir=scratch,
+            new_output=outputs.new_output,
+            fetch=fetch,
+            threads=int(task.get("threads", 1)),
+        )
+        result = algorithms.load(task["function_name"])(ctx)
+        return _commit(store, result, outputs)
+    except AlgorithmError as err:
+        return {"status": "Fail", "code": err.code, "message": str(err)}
+    except Exception as err:  # the job fails with the reason; the traceback goes to the job log
+        traceback.print_exc()
+        return {"status": "Fail", "code": "InternalError", "message": f"{type(err).__name__}: {err}"}
+
+
+def _commit(store: Any, result: Any, outputs: _Outputs) -> dict[str, Any]:
+    from airflow_iprod import catalog
+
+    targets = list(result.outputs)
+    urls = [t.url for t in targets]
+    if len(set(urls)) != len(urls):
+        return {
+            "status": "Fail",
+            "code": "InvalidParameter",
+            "message": f"Output: several outputs expand to the same path {urls}; add a placeholder "
+            "({sequenceId} or {resultType}) so each file gets its own name.",
+        }
+    files, keys = [], []
+    for target in targets:
+        if not Path(target.path).is_file():
+            return {
+                "status": "Fail",
+                "code": "InternalError",
+                "message": f"the algorithm did not write its output file for {target.url}",
+            }
+    for target in targets:
+        bucket, key = catalog.split_oss_url(target.url, field="Output")
+        store.put_file(bucket, key, Path(target.path))
+        files.append(f"oss://{bucket}/{key}")
+        keys.append((bucket, key))
+    return {
+        "status": "Success",
+        "result": json.dumps(result.result, ensure_ascii=False),
+        "files": files,
+        "objects": keys,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m airflow_iprod.local.worker <workdir>", file=sys.stderr)
+        return 2
+    workdir = Path(args[0])
+    parent = os.getppid()
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    outcome = run_task(workdir)
+    write_json(workdir / OUTCOME_FILE, outcome)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
