@@ -1,0 +1,194 @@
+"""Chorus finding by repetition (after Goto's RefraiD), on beat-synchronous features.
+
+1. Beat-synchronous chroma, stacked over a few beats so a match means "the same chord *sequence*".
+2. Self-similarity of those stacks; for every lag, runs of beats whose similarity to the beat ``lag``
+   earlier stays high for at least ``min_beats`` are repeated sections (a pair of intervals).
+3. The run endpoints cut the song into pieces; each piece counts how many repetitions cover it.
+4. The chorus is the repeated piece with the best (repetition count x loudness); it and every interval
+   a run maps it to are the chorus occurrences. No run at all -> no chorus.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from airflow_iprod.local.algorithms import _rhythm
+
+STACK = 4  # beats of context in each feature column
+SIMILAR = 0.8  # cosine similarity of stacked chroma that counts as "the same music"
+MIN_BEATS = 16  # a chorus spans at least four 4/4 bars
+GAP = 2  # beats of dissimilarity tolerated inside a run (a fill, a changed note)
+
+
+@dataclass(frozen=True)
+class Run:
+    start: int  # beat index of the later occurrence
+    end: int  # exclusive
+    lag: int  # the earlier occurrence is [start - lag, end - lag)
+
+
+def beat_chroma(y: np.ndarray, sr: int, frames: np.ndarray) -> np.ndarray:
+    """Unit-norm chroma per beat span, stacked over ``STACK`` beats: (12 * STACK, beats)."""
+    import librosa
+
+    chroma = librosa.feature.chroma_cqt(y=y, sr=sr, hop_length=_rhythm.HOP)
+    bounds = librosa.util.fix_frames(frames, x_min=0, x_max=chroma.shape[1])
+    sync = librosa.util.sync(chroma, bounds, aggregate=np.median)
+    if bounds[0] != frames[0]:
+        sync = sync[:, 1:]
+    sync = sync[:, : frames.size]
+    sync = sync / (np.linalg.norm(sync, axis=0, keepdims=True) + 1e-9)
+    stacked = librosa.feature.stack_memory(sync, n_steps=STACK, delay=-1, mode="edge")
+    return stacked / (np.linalg.norm(stacked, axis=0, keepdims=True) + 1e-9)
+
+
+def beat_loudness(y: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """RMS in dB over each beat span."""
+    edges = np.append(frames * _rhythm.HOP, y.size)
+    out = np.array([np.sqrt(np.mean(y[a:b] ** 2)) if b > a else 0.0 for a, b in itertools.pairwise(edges)])
+    return 20 * np.log10(out + 1e-6)
+
+
+def _runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Half-open intervals where ``mask`` is true, after closing gaps up to ``GAP`` long."""
+    idx = np.flatnonzero(mask)
+    if idx.size == 0:
+        return []
+    runs, start, prev = [], idx[0], idx[0]
+    for i in idx[1:]:
+        if i - prev > GAP + 1:
+            runs.append((int(start), int(prev) + 1))
+            start = i
+        prev = i
+    runs.append((int(start), int(prev) + 1))
+    return runs
+
+
+def find_runs(features: np.ndarray) -> list[Run]:
+    n = features.shape[1]
+    sim = features.T @ features
+    found: list[Run] = []
+    diag_means = {}
+    for lag in range(MIN_BEATS // 2, n - MIN_BEATS + 1):
+        diag = np.diagonal(sim, -lag)  # diag[k] = sim[k + lag, k]
+        diag_means[lag] = diag
+    for lag, diag in diag_means.items():
+        for a, b in _runs_of(diag >= SIMILAR):
+            if b - a < MIN_BEATS:
+                continue
+            strength = float(diag[a:b].mean())
+            # a tracker off by a beat smears one repetition over neighbouring lags: keep the strongest
+            neighbours = [
+                diag_means[lag + d][max(0, a - d) : b].mean()
+                for d in (-2, -1, 1, 2)
+                if lag + d in diag_means and diag_means[lag + d][max(0, a - d) : b].size
+            ]
+            if neighbours and strength < max(neighbours):
+                continue
+            found.append(Run(a + lag, b + lag, lag))
+    return found
+
+
+def chorus_intervals(features: np.ndarray, loudness: np.ndarray) -> list[tuple[int, int]]:
+    """Beat-index intervals of every chorus occurrence (sorted, non-overlapping), or [] if none."""
+    n = features.shape[1]
+    runs = find_runs(features)
+    if not runs:
+        return []
+    cover = np.zeros(n)
+    cuts = {0, n}
+    for r in runs:
+        for a, b in ((r.start, r.end), (r.start - r.lag, r.end - r.lag)):
+            cover[a:b] += 1
+            cuts.update((a, b))
+    edges = sorted(cuts)
+    # merge cut points closer than a bar: boundaries of two runs of the same section rarely agree exactly
+    merged = [edges[0]]
+    for e in edges[1:]:
+        if e - merged[-1] >= 4:
+            merged.append(e)
+        else:
+            merged[-1] = e if e == n else merged[-1]
+    pieces = [(a, b) for a, b in itertools.pairwise(merged) if b - a >= 4]
+    loud = (loudness - loudness.max()) / 6.0  # 6 dB quieter halves the weight
+    best, best_score = None, 0.0
+    for a, b in pieces:
+        count = float(np.mean(cover[a:b]))
+        if count < 1:
+            continue
+        score = count * float(2.0 ** np.mean(loud[a:b]))
+        if score > best_score:
+            best, best_score = (a, b), score
+    if best is None:
+        return []
+    a, b = best
+    found = [(a, b)]
+    for r in runs:
+        # map the piece through every run that covers most of it, in either direction
+        for src, shift in (((r.start, r.end), -r.lag), ((r.start - r.lag, r.end - r.lag), r.lag)):
+            overlap = min(b, src[1]) - max(a, src[0])
+            if overlap >= 0.6 * (b - a):
+                found.append((max(0, a + shift), min(n, b + shift)))
+    return _merge(found)
+
+
+def timbre_features(y: np.ndarray, sr: int, frames: np.ndarray, chroma: np.ndarray) -> np.ndarray:
+    """Per-beat MFCC, chroma and loudness, each block z-scored: what changes at a section boundary."""
+    import librosa
+
+    mfcc = librosa.feature.mfcc(y=y, sr=sr, hop_length=_rhythm.HOP, n_mfcc=13)
+    bounds = librosa.util.fix_frames(frames, x_min=0, x_max=mfcc.shape[1])
+    sync = librosa.util.sync(mfcc, bounds, aggregate=np.mean)
+    if bounds[0] != frames[0]:
+        sync = sync[:, 1:]
+    sync = sync[:, : frames.size]
+    loud = beat_loudness(y, frames)[None, :]
+    # per-row z-scores; loudness counts as much as a whole block (a chorus is louder, first of all)
+    blocks = [(sync[1:], 1.0), (chroma[:12], 1.0), (loud, 3.0)]
+    out = [w * (b - b.mean(axis=1, keepdims=True)) / (b.std(axis=1, keepdims=True) + 1e-9) for b, w in blocks]
+    return np.vstack(out)
+
+
+def novelty(features: np.ndarray, loudness: np.ndarray, half: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Foote-style novelty (how different the ``half`` beats after each beat are from those before),
+    split into a curve for section starts (where it does not get quieter) and one for ends."""
+    n = features.shape[1]
+    out, rise = np.zeros(n), np.zeros(n)
+    for i in range(1, n):
+        before = features[:, max(0, i - half) : i].mean(axis=1)
+        after = features[:, i : i + half].mean(axis=1)
+        out[i] = float(np.linalg.norm(after - before))
+        rise[i] = float(loudness[i : i + half].mean() - loudness[max(0, i - half) : i].mean())
+    return out * (rise > -1.0), out * (rise < 1.0)
+
+
+def snap(
+    intervals: list[tuple[int, int]], starts: np.ndarray, ends: np.ndarray, reach: int = 8
+) -> list[tuple[int, int]]:
+    """Move every boundary to the strongest novelty within ``reach`` beats (sections start at changes)."""
+    n = starts.size
+
+    def best(curve: np.ndarray, i: int) -> int:
+        lo, hi = max(0, i - reach), min(n, i + reach + 1)
+        return lo + int(np.argmax(curve[lo:hi])) if hi > lo else i
+
+    out = []
+    for a, b in intervals:
+        a2 = best(starts, a) if a > 0 else 0
+        b2 = best(ends, b) if b < n else n
+        out.append((a2, b2) if b2 - a2 >= MIN_BEATS // 2 else (a, b))
+    return _merge(out)
+
+
+def _merge(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Union of intervals that overlap by more than half the shorter one."""
+    out: list[list[int]] = []
+    for a, b in sorted(intervals):
+        if out and min(b, out[-1][1]) - a > 0.5 * min(b - a, out[-1][1] - out[-1][0]):
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [(a, b) for a, b in out]
