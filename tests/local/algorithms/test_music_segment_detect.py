@@ -34,9 +34,8 @@ def test_choruses_found(run_algorithm, tmp_path: Path, bpm: int, seed: int) -> N
 
     spans = [(s["start"], s["end"]) for s in out.result]
     iou = _iou(spans, song.choruses)
-    print(
-        f"{bpm} BPM: found {spans}, truth {[(round(a, 2), round(b, 2)) for a, b in song.choruses]}, IoU {iou:.3f}"
-    )
+    truth = [(round(a, 2), round(b, 2)) for a, b in song.choruses]
+    print(f"{bpm} BPM: found {spans}, truth {truth}, IoU {iou:.3f}")
     assert iou >= 0.7
     assert len(out.result) == len(song.choruses)
     assert {s["title"] for s in out.result} == {"副歌"}
