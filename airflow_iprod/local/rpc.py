@@ -315,16 +315,14 @@ class RpcApi:
 
     def _media_output_template(self, spec: Any, fields: dict[str, Any]) -> str:
         """Where Output.Type=Media writes: OutputUrl (required when the algorithm writes a file)."""
+        media_id = fields["output_media"]
+        if media_id and self.engine.jobs.get_media(media_id) is None:
+            raise errors.invalid_parameter(
+                f"Output.Media={media_id!r} is not valid: the ID of a registered media asset, or empty "
+                "to create a new asset"
+            )
         if fields["output_url"]:
             return fields["output_url"]
-        media_id = fields["output_media"]
-        if media_id:
-            asset = self.engine.jobs.get_media(media_id)
-            if asset is None:
-                raise errors.invalid_parameter(
-                    f"Output.Media={media_id!r} is not valid: the ID of a registered media asset, or empty "
-                    "to create a new asset"
-                )
         if not spec.output_required and not spec.output_ext:
             return ""
         raise errors.invalid_parameter(
