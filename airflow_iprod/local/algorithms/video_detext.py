@@ -1,0 +1,163 @@
+"""VideoDetext: remove burnt-in captions inside ``LimitRegion`` (default: bottom 30%) during ``Time``.
+
+Caption pixels are found per frame without a model: captions are thin, high-contrast strokes, so a
+morphological top-hat (bright strokes) and black-hat (dark outlines) with a kernel a little wider
+than a stroke isolates them from smooth or large-scale picture content. Stroke pixels are grouped
+into text lines (horizontal closing); only line-shaped groups of plausible caption height are kept,
+and a pixel must also be text in the previous or next frame (captions stay on screen for many
+frames, sparkles and noise do not). The mask is widened over anti-aliasing and outline, then
+inpainted (OpenCV Telea). Frames outside ``Time`` are passed through untouched.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from airflow_iprod.local.algorithms import _regions, _video
+from airflow_iprod.local.algorithms.base import AlgorithmError, AlgorithmResult, JobContext
+
+DEFAULT_REGION = [[0.0, 0.7, 1.0, 0.3]]
+MULTI_RANGE_MODEL = "algo-video-detext-new"
+CONTRAST = 40  # grey levels a stroke stands out from its neighbourhood
+
+
+def parse_time(value: object, model_id: str | None) -> list[tuple[float, float]] | None:
+    """``None`` (whole video), ``[s, e]`` or, with the new model only, ``[[s, e], ...]``."""
+    if value in (None, "", []):
+        return None
+    raw = value
+    if isinstance(raw, str):
+        import json
+
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise AlgorithmError(
+                f"JobParams.Time: {value!r} is not JSON; use [start, end] in seconds"
+            ) from exc
+    if isinstance(raw, list) and len(raw) == 2 and all(isinstance(v, (int, float)) for v in raw):
+        ranges = [raw]
+    elif isinstance(raw, list) and raw and all(isinstance(v, list) for v in raw):
+        if model_id != MULTI_RANGE_MODEL:
+            raise AlgorithmError(
+                f"JobParams.Time: several ranges {value!r} need ModelId {MULTI_RANGE_MODEL}; "
+                "with the default model give one [start, end]"
+            )
+        ranges = raw
+    else:
+        raise AlgorithmError(f"JobParams.Time: {value!r} is invalid; use [start, end] in seconds")
+    out: list[tuple[float, float]] = []
+    for r in ranges:
+        if not (len(r) == 2 and all(isinstance(v, (int, float)) for v in r) and 0 <= r[0] < r[1]):
+            raise AlgorithmError(
+                f"JobParams.Time: range {r!r} is invalid; use [start, end] with 0 <= start < end"
+            )
+        out.append((float(r[0]), float(r[1])))
+    return out
+
+
+def text_mask(image: np.ndarray, boxes: list[_regions.Box]) -> np.ndarray:
+    """uint8 mask (255 = caption stroke) of the frame, non-zero only inside ``boxes``."""
+    h, w = image.shape[:2]
+    mask = np.zeros((h, w), np.uint8)
+    k = max(9, h // 24) | 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    for x0, y0, x1, y1 in boxes:
+        gray = cv2.cvtColor(image[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
+        bright = cv2.morphologyEx(gray, cv2.MORPH_TOPHAT, kernel) > CONTRAST
+        dark = cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, kernel) > CONTRAST
+        strokes = bright | dark
+        strokes_u8 = strokes.astype(np.uint8)
+        lines = cv2.morphologyEx(
+            strokes_u8, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k * 2, 3))
+        )
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
+        _, bright_parts = cv2.connectedComponents(bright.astype(np.uint8), connectivity=8)
+        _, dark_parts = cv2.connectedComponents(dark.astype(np.uint8), connectivity=8)
+        keep = np.zeros(count, bool)
+        for i in range(1, count):
+            bx, by, bw, bh = stats[i, :4]
+            if not (0.02 * h <= bh <= 0.2 * h and bw >= 1.5 * bh):
+                continue
+            inside = labels[by : by + bh, bx : bx + bw] == i
+            fill = float(strokes[by : by + bh, bx : bx + bw][inside].sum()) / (bw * bh)
+            # A caption line is many separate glyph strokes; a bar or an object's rim is one or two blobs.
+            pieces = len(np.unique(bright_parts[by : by + bh, bx : bx + bw][inside])) + len(
+                np.unique(dark_parts[by : by + bh, bx : bx + bw][inside])
+            )
+            keep[i] = 0.08 <= fill <= 0.85 and pieces >= 6
+        mask[y0:y1, x0:x1] = np.where(keep[labels] & strokes, 255, 0).astype(np.uint8)
+    return mask
+
+
+def run(ctx: JobContext) -> AlgorithmResult:
+    info = _video.probe(ctx.input_path)
+    regions = _regions.parse_boxes(ctx.params.get("LimitRegion") or DEFAULT_REGION, "LimitRegion")
+    boxes = [_regions.to_pixels(r, info.width, info.height) for r in regions]
+    ranges = parse_time(ctx.params.get("Time"), ctx.model_id)
+
+    def active(t: float) -> bool:
+        return ranges is None or any(a <= t <= b for a, b in ranges)
+
+    grow = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    near = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))  # captions do not move
+    tmp = Path(ctx.workdir) / "detext.video-only.mp4"
+    removed = 0
+
+    line_kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (max(9, info.height // 24) * 2, 5))
+    Item = tuple[_video.Frame, np.ndarray | None, np.ndarray]  # frame, raw text mask, grey before cleaning
+
+    def still(mask: np.ndarray, gray: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
+        """Keep only text lines whose picture is unchanged in a neighbouring frame (captions stand still)."""
+        lines = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, line_kernel)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
+        keep = np.zeros(count, bool)
+        for i in range(1, count):
+            x, y, w, h = stats[i, :4]
+            crop = gray[y : y + h, x : x + w].astype(np.int16)
+            diffs = [float(np.abs(crop - o[y : y + h, x : x + w]).mean()) for o in others]
+            keep[i] = bool(diffs) and min(diffs) < 6.0
+        return np.where(keep[labels], mask, 0).astype(np.uint8)
+
+    def cleaned(cur: Item, prev: Item | None, nxt: Item | None) -> np.ndarray:
+        nonlocal removed
+        frame, raw, gray = cur
+        if raw is None or not raw.any():
+            return frame.image
+        neighbours = [n for n in (prev, nxt) if n is not None and n[1] is not None]
+        if not neighbours:
+            return frame.image
+        around = neighbours[0][1]
+        for n in neighbours[1:]:
+            around = cv2.bitwise_or(around, n[1])
+        stable = cv2.bitwise_and(raw, cv2.dilate(around, near))
+        if stable.any():
+            stable = still(stable, gray, [n[2] for n in neighbours])
+        if not stable.any():
+            return frame.image
+        mask = cv2.dilate(stable, grow, iterations=2)
+        for box in boxes:
+            _regions.inpaint(frame.image, mask, box, radius=4)
+        removed += 1
+        return frame.image
+
+    # One frame of look-ahead: frame t is written once frame t+1 is known.
+    with _video.VideoWriter(tmp, info.width, info.height, info.fps, threads=ctx.threads, crf=12) as writer:
+        prev: Item | None = None
+        current: Item | None = None
+        for frame in _video.iter_frames(ctx.input_path, threads=ctx.threads):
+            raw = text_mask(frame.image, boxes) if active(frame.time) else None
+            item = (frame, raw, cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY).astype(np.int16))
+            if current is not None:
+                writer.write(cleaned(current, prev, item))
+            prev, current = current, item
+        if current is None:
+            raise AlgorithmError("Input: no video frame could be decoded")
+        writer.write(cleaned(current, prev, None))
+    ctx.log(f"captions removed in {removed} frames")
+    target = ctx.new_output(ext=".mp4")
+    _video.add_source_audio(tmp, ctx.input_path, target.path, threads=ctx.threads)
+    return AlgorithmResult(outputs=[target], result={})
