@@ -564,9 +564,9 @@ class RpcApi:
 
     def register_output_media(self, job: Job, files: list[str]) -> list[str]:
         """Output.Type=Media: bind the first output to the given asset (or a new one), one asset per file."""
-        output = job.request.get("Output") or {}
-        if output.get("Type") != "Media":
-            return []
+        output = job.request.get("Output")
+        if job.api != catalog.ICE or not isinstance(output, dict) or output.get("Type") != "Media":
+            return []  # MPS has flat OSS outputs only
         biz = output.get("Biz") or self._input_biz(job) or "IMS"
         ids: list[str] = []
         for i, url in enumerate(files):

@@ -141,9 +141,19 @@ class Scheduler:
                 del self._running[jid]
         for _jid, run in done:
             run.log.close()
-            self._record(run)
-            if done:
-                self._wake.set()
+            try:
+                self._record(run)
+            except Exception as err:  # never leave a job Analyzing forever because recording it failed
+                message = f"recording the job's outcome failed: {type(err).__name__}: {err}"
+                self.store.finish(
+                    run.job.job_id,
+                    FAIL,
+                    code="InternalError",
+                    message=message,
+                    result=json.dumps({"Code": "InternalError", "Message": message}),
+                )
+        if done:
+            self._wake.set()
 
     def _record(self, run: _Running) -> None:
         outcome_path = run.workdir / OUTCOME_FILE
