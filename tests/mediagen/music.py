@@ -288,8 +288,6 @@ def stereo_song(
                 note = 64 + int(rng.choice(scale))
                 _add(voice, t + pos, 0.35 * sung_note(_midi_hz(note), dur, rng, sr, vowel=int(pos * 3)), sr)
                 pos += dur
-    if vocal is not None:
-        voice[: min(n, vocal.size)] = vocal[:n] / (np.max(np.abs(vocal)) + 1e-9) * 0.35
     accomp = (
         _pan(chords_l, -0.6)
         + _pan(arp_r, 0.6)
@@ -298,6 +296,11 @@ def stereo_song(
         + _pan(0.6 * snares, -0.2)
         + _pan(hats, 0.5)
     )[:, :n]
+    if vocal is not None:
+        # a lead voice sits about 4 dB under the band in RMS, like the sung melody does
+        voice[: min(n, vocal.size)] = vocal[:n]
+        level = np.sqrt(np.mean(accomp**2)) / (np.sqrt(np.mean(voice[:n] ** 2 * 0.5)) + 1e-12)
+        voice *= 0.63 * level
     vocals = _pan(voice, 0.0)[:, :n]
     mix = accomp + vocals
     scale = 1.0 / (np.max(np.abs(mix)) * 1.1)
