@@ -102,7 +102,7 @@ class JobState:
             output_files=list(body.get("OutputFiles") or []),
             output_urls=list(body.get("OutputUrls") or []),
             output_media_ids=[m for m in body.get("OutputMediaIds") or [] if m],
-            create_time=body.get("CreateTime"),
+            create_time=body.get("CreateTime") or body.get("CreationTime"),
             finish_time=body.get("FinishTime"),
             user_data=body.get("UserData"),
             request_id=body.get("RequestId"),

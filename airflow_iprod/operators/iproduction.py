@@ -278,12 +278,14 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
     def is_job_succeeded(self, status: str) -> bool:
         return status == "Success"
 
-    def poll_until_complete(self, external_id: Any, context: Context) -> None:
+    def poll_until_complete(self, external_id: Any, context: Context) -> dict[str, Any] | None:
+        # The mixin returns this value directly when it re-attaches to a running job, so it is the
+        # task's result too (on a fresh submit the mixin calls get_job_result afterwards).
         job_id = str(external_id)
         self._job_id = job_id
         self._publish(context, job_id)
         if not self.wait_for_completion:
-            return
+            return self.get_job_result(job_id, context)
         if self.deferrable:
             from airflow_iprod.triggers.iproduction import IProductionJobTrigger
 
@@ -300,6 +302,7 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
             )
         self._final = self._poll_in_worker(job_id)
         self._raise_if_failed(self._final)
+        return self._final.summary()
 
     def get_job_result(self, external_id: Any, context: Context) -> dict[str, Any]:
         job_id = str(external_id)

@@ -1,0 +1,178 @@
+"""Flagship example: clean a talk's narration, read its burnt-in captions, publish the deliverables.
+
+    prepare_talk ─┬─> SpeechDenoise (narration.wav) ──┐
+                  └─> CaptionExtraction (talk.mp4) ───┴─> publish (clean WAV, SRT, report.json)
+
+* ``prepare_talk`` generates a short talk recording (espeak narration + noise, a video with the same
+  lines burnt in as captions) and uploads both to OSS. Point ``talk_wav`` / ``talk_video`` at your
+  own ``oss://`` objects to skip generation.
+* The two IProduction jobs wait in the triggerer (deferrable), not in a worker slot.
+* ``publish`` downloads the cleaned audio and the SRT into ``output_dir`` and writes ``report.json``
+  describing both jobs.
+
+Later (issue 4): when ASR is available, the cleaned WAV from ``denoise.output`` becomes the input of an
+``ASROperator`` and ``publish`` merges the spoken transcript with the burnt-in captions.
+
+The connection (``conn_id``, type ``alibaba_cloud``) decides where the jobs run: the Alibaba Cloud
+endpoint, or the local engine (``airflow-iprod`` engine; extras ``endpoint=127.0.0.1:PORT``,
+``protocol=http``). Its ``oss_endpoint`` extra (default: ``endpoint``) is used for uploads/downloads.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+from typing import Any
+
+from airflow.sdk import DAG, Param, task
+
+from airflow_iprod.operators.algorithms import CaptionExtractionOperator, SpeechDenoiseOperator
+
+CONN_ID = os.environ.get("IPROD_CONN_ID", "iprod_local")
+BUCKET = os.environ.get("IPROD_BUCKET", "media")
+# where this run's deliverables go in the bucket (run ids hold ':' and '+', unwelcome in keys)
+RUN_PREFIX = "oss://{{ params.bucket }}/deliverables/{{ run_id | replace(':', '-') | replace('+', '-') }}"
+OUTPUT_DIR = os.environ.get("IPROD_OUTPUT_DIR", "/tmp/iprod-demo/output")
+
+
+def _oss_client(conn_id: str) -> Any:
+    """An alibabacloud_oss_v2 client from the IProduction connection's keys and region."""
+    import alibabacloud_oss_v2 as oss
+
+    from airflow_iprod.hooks.iproduction import IProductionHook
+
+    hook = IProductionHook(conn_id)
+    settings = hook.settings()
+    endpoint = hook.extras.get("oss_endpoint")
+    local = endpoint is None and settings.endpoint.split(":")[0] in ("127.0.0.1", "localhost")
+    cfg = oss.config.load_default()
+    if settings.access_key_id and settings.access_key_secret:
+        cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(
+            settings.access_key_id, settings.access_key_secret, settings.security_token
+        )
+    else:
+        cfg.credentials_provider = oss.credentials.EnvironmentVariableCredentialsProvider()
+    cfg.region = settings.region
+    if endpoint or local:
+        cfg.endpoint = endpoint or f"{settings.protocol}://{settings.endpoint}"
+        cfg.use_path_style = local
+    return oss.Client(cfg)
+
+
+with DAG(
+    dag_id="iprod_denoise_then_captions",
+    description="SpeechDenoise + CaptionExtraction on a talk recording, then publish WAV, SRT and a report",
+    start_date=datetime(2025, 1, 1),
+    schedule=None,
+    catchup=False,
+    tags=["iprod", "example"],
+    params={
+        "conn_id": Param(CONN_ID, type="string", description="alibaba_cloud connection id"),
+        "bucket": Param(BUCKET, type="string", description="OSS bucket for inputs and outputs"),
+        "output_dir": Param(OUTPUT_DIR, type="string", description="local folder for the deliverables"),
+        "talk_wav": Param("", type="string", description="oss:// narration WAV (16/48 kHz); empty: generate"),
+        "talk_video": Param(
+            "", type="string", description="oss:// video with burnt-in captions; empty: generate"
+        ),
+        "lang": Param("en", enum=["en", "ch", "ch_ml"], description="caption language"),
+    },
+    render_template_as_native_obj=False,
+    doc_md=__doc__,
+) as dag:
+
+    @task
+    def prepare_talk(params: dict[str, Any] | None = None, run_id: str | None = None) -> dict[str, str]:
+        """Upload a generated talk recording (unless both inputs are given) and return their OSS URLs."""
+        import tempfile
+
+        import alibabacloud_oss_v2 as oss
+
+        assert params is not None
+        if params["talk_wav"] and params["talk_video"]:
+            return {"audio": params["talk_wav"], "video": params["talk_video"]}
+        from airflow_iprod.demo.talk import make_talk
+
+        client = _oss_client(params["conn_id"])
+        prefix = f"talks/{(run_id or 'manual').replace(':', '-').replace('+', '-')}"
+        urls: dict[str, str] = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            talk = make_talk(tmp)
+            for label, path in (("audio", talk.noisy_wav), ("video", talk.video)):
+                key = f"{prefix}/{os.path.basename(path)}"
+                with open(path, "rb") as fh:
+                    client.put_object(oss.PutObjectRequest(bucket=params["bucket"], key=key, body=fh.read()))
+                urls[label] = f"oss://{params['bucket']}/{key}"
+        urls["cues"] = talk.cues  # type: ignore[assignment]  # ground truth, for the report
+        return urls
+
+    media = prepare_talk()
+
+    denoise = SpeechDenoiseOperator(
+        task_id="denoise",
+        conn_id="{{ params.conn_id }}",
+        input=media["audio"],
+        output=RUN_PREFIX + "/{source}-clean.wav",
+        poll_interval=2,
+        timeout=1800,
+        retries=2,
+        retry_delay=timedelta(seconds=20),
+    )
+
+    captions = CaptionExtractionOperator(
+        task_id="captions",
+        conn_id="{{ params.conn_id }}",
+        input=media["video"],
+        output=RUN_PREFIX + "/{source}.srt",
+        lang="{{ params.lang }}",
+        fps=5,
+        poll_interval=2,
+        timeout=1800,
+        retries=2,
+        retry_delay=timedelta(seconds=20),
+    )
+
+    @task
+    def publish(
+        denoised: dict[str, Any],
+        srt: dict[str, Any],
+        media: dict[str, Any],
+        params: dict[str, Any] | None = None,
+        run_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Download the cleaned WAV and the SRT into output_dir and write report.json."""
+        import json
+        from pathlib import Path
+
+        import alibabacloud_oss_v2 as oss
+
+        from airflow_iprod import catalog
+
+        assert params is not None
+        out = Path(params["output_dir"]) / (run_id or "manual").replace(":", "-").replace("+", "-")
+        out.mkdir(parents=True, exist_ok=True)
+        client = _oss_client(params["conn_id"])
+        files: dict[str, str] = {}
+        for label, job in (("clean_audio", denoised), ("captions", srt)):
+            for url in job["Outputs"]:
+                bucket, key = catalog.split_oss_url(url)
+                target = out / Path(key).name
+                result = client.get_object(oss.GetObjectRequest(bucket=bucket, key=key))
+                with result.body as body:
+                    target.write_bytes(body.read())
+                files[label] = str(target)
+        report = {
+            "run_id": run_id,
+            "inputs": {"audio": media["audio"], "video": media["video"]},
+            "jobs": {"SpeechDenoise": denoised, "CaptionExtraction": srt},
+            "files": files,
+            "expected_captions": media.get("cues"),
+        }
+        (out / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
+        print(f"Deliverables in {out}: {sorted(p.name for p in out.iterdir())}")
+        return {"output_dir": str(out), **files, "report": str(out / "report.json")}
+
+    publish(denoise.output, captions.output, media)
+
+
+if __name__ == "__main__":
+    dag.test()

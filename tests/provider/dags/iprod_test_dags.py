@@ -1,0 +1,80 @@
+"""DAGs the provider tests run with ``dag.test(run_conf=...)``: every location comes from the run conf.
+
+(Airflow 3.3's ``dag.test()`` needs the DAG in a bundle folder, so they live here, not in the tests.)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import DAG
+
+from airflow_iprod.operators.algorithms import SpeechDenoiseOperator
+from airflow_iprod.operators.iproduction import IProductionJobOperator
+from airflow_iprod.sensors.iproduction import IProductionJobSensor
+
+START = datetime(2025, 1, 1)
+DAGS: dict[str, DAG] = {}  # the tests pick theirs by id
+
+for deferrable in (True, False):
+    chain_id = f"iprod_test_chain_{'deferred' if deferrable else 'polled'}"
+    with DAG(chain_id, schedule=None, start_date=START) as dag:
+        DAGS[dag.dag_id] = dag
+        first = SpeechDenoiseOperator(
+            task_id="first",
+            conn_id="{{ params.conn }}",
+            input="{{ params.src }}",
+            output="{{ params.out }}/{source}-1.wav",
+            poll_interval=0.3,
+            deferrable=deferrable,
+        )
+        SpeechDenoiseOperator(
+            task_id="second",
+            conn_id="{{ params.conn }}",
+            input=first.output,
+            output="{{ params.out }}/{source}-2.wav",
+            poll_interval=0.3,
+            deferrable=deferrable,
+        )
+
+with DAG("iprod_test_single", schedule=None, start_date=START) as dag:
+    DAGS[dag.dag_id] = dag
+    SpeechDenoiseOperator(
+        task_id="denoise",
+        conn_id="{{ params.conn }}",
+        input="{{ params.src }}",
+        output="{{ params.out }}/{source}.wav",
+        poll_interval=0.2,
+    )
+
+with DAG("iprod_test_bad_params", schedule=None, start_date=START) as dag:
+    DAGS[dag.dag_id] = dag
+    IProductionJobOperator(
+        task_id="captions",
+        function_name="CaptionExtraction",
+        conn_id="{{ params.conn }}",
+        input="{{ params.src }}",
+        output="oss://media/bad/{source}.srt",
+        job_params={"fps": "{{ params.fps }}"},
+    )
+
+with DAG("iprod_test_reattach", schedule=None, start_date=START) as dag:
+    DAGS[dag.dag_id] = dag
+    IProductionJobOperator(
+        task_id="denoise",
+        function_name="SpeechDenoise",
+        conn_id="{{ params.conn }}",
+        input="{{ params.src }}",
+        output="{{ params.out }}/{source}-clean.wav",
+        deferrable=False,
+        poll_interval=0.2,
+        timeout=120,
+        retries=1,
+        retry_delay=timedelta(seconds=2),
+    )
+
+with DAG("iprod_test_sensor", schedule=None, start_date=START) as dag:
+    DAGS[dag.dag_id] = dag
+    IProductionJobSensor(
+        task_id="wait", job_id="{{ params.job_id }}", conn_id="{{ params.conn }}", poke_interval=0.3
+    )
