@@ -95,8 +95,16 @@ def run_task(workdir: Path) -> dict[str, Any]:
     count = [0]
 
     def fetch(url: str) -> Path:
-        bucket, key = catalog.split_oss_url(url)
-        src = store.path_for(bucket, key)
+        from airflow_iprod.local.oss_errors import OssError
+
+        try:
+            bucket, key = catalog.split_oss_url(url)
+            src = store.path_for(bucket, key)
+        except (catalog.ValidationError, OssError) as err:  # e.g. an AudioMixing input that is not there
+            raise AlgorithmError(
+                f"{url!r} cannot be read from the local object store ({err}); upload it first",
+                code="InvalidParameter",
+            ) from None
         count[0] += 1
         name = PurePosixPath(key).name  # keep the object's name and extension; algorithms may log it
         return _link_or_copy(src, fetched / f"{count[0]:03d}" / name)
