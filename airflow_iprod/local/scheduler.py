@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,7 +63,8 @@ class Scheduler:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.started_order: list[str] = []  # job ids in the order they were started (tests, diagnostics)
+        # Ids of the most recently started jobs, in start order (tests, diagnostics); bounded.
+        self.started_order: deque[str] = deque(maxlen=10_000)
 
     # -- lifecycle ---------------------------------------------------------------------------------
 

@@ -81,7 +81,7 @@ def test_priority_then_fifo_order(make_engine: Any) -> None:
     for job_id in ids.values():
         assert wait_for(client, "ice", job_id, 60)["Status"] == "Success"
     label_of = {v: k for k, v in ids.items()}
-    assert [label_of[j] for j in handle.engine.scheduler.started_order[1:]] == started
+    assert [label_of[j] for j in list(handle.engine.scheduler.started_order)[1:]] == started
 
 
 def test_pipeline_limit_does_not_block_other_pipelines(make_engine: Any) -> None:
@@ -149,6 +149,6 @@ def test_restart_with_jobs_in_flight(make_engine: Any) -> None:
     done_queued = wait_for(client, "ice", queued, 90)
     assert done_running["Status"] == "Success" and done_queued["Status"] == "Success"
     # The queued job (Priority 2) ran before the re-run of the interrupted one (Priority 6).
-    assert handle.engine.scheduler.started_order[:2] == [queued, running]
+    assert list(handle.engine.scheduler.started_order)[:2] == [queued, running]
     assert handle.engine.objects.path_for("media", "s/r/blocker.wav").stat().st_size > 0
     assert handle.engine.objects.path_for("media", "s/r/short.wav").stat().st_size > 0
