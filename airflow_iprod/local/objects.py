@@ -344,11 +344,12 @@ class ObjectStore:
         meta: dict[str, str],
         kind: str,
     ) -> ObjectInfo:
-        blob, final = self._new_blob(bucket, key)
-        os.replace(tmp, final)
+        final: Path | None = None
         mtime = time.time()
         old = None
         try:
+            blob, final = self._new_blob(bucket, key)
+            os.replace(tmp, final)
             with self._tx() as db:
                 self._require_bucket(db, bucket)
                 row = db.execute(
@@ -360,7 +361,9 @@ class ObjectStore:
                     (bucket, key, size, etag, str(crc), content_type, mtime, json.dumps(meta), kind, blob),
                 )
         except BaseException:
-            final.unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
+            if final is not None:
+                final.unlink(missing_ok=True)
             raise
         if old:
             self._blob_path(bucket, old).unlink(missing_ok=True)
@@ -575,8 +578,9 @@ class ObjectStore:
                 cut = rest.find(delimiter) if delimiter else -1
                 if cut >= 0:
                     common = prefix + rest[: cut + len(delimiter)]
-                    prefixes.append(common)
-                    last = common
+                    if common > start_after:  # a prefix handed out as the marker is not repeated
+                        prefixes.append(common)
+                        last = common
                     nxt = _key_successor(common)
                     if nxt is None:
                         return ListPage(contents, prefixes, False, "")

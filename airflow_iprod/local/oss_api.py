@@ -124,8 +124,13 @@ def route(request: HttpRequest, config: EngineConfig) -> tuple[str | None, str |
 # -- XML helpers ------------------------------------------------------------------------------------------
 
 
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
 def _xml(tag: str, value: object) -> str:
-    return f"<{tag}>{escape(str(value))}</{tag}>"
+    # Characters XML 1.0 cannot carry (e.g. NUL in a refused key echoed back) are shown escaped, \x00.
+    text = _XML_INVALID.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+    return f"<{tag}>{escape(text)}</{tag}>"
 
 
 def _iso(ts: float) -> str:
@@ -302,11 +307,12 @@ def parse_range(value: str | None, size: int) -> tuple[int, int] | None:
             raise _invalid_range(value, size)
         return max(0, size - suffix), size - 1
     start = int(first)
-    end = int(last) if last != "" else size - 1
-    if end < start:
+    end = int(last) if last != "" else None
+    if end is not None and end < start:
         return None
     if start >= size:
         raise _invalid_range(value, size)
+    end = size - 1 if end is None else end
     return start, min(end, size - 1)
 
 
