@@ -1,0 +1,51 @@
+"""Shared timing for the video algorithm benchmarks: median of 3 runs vs plain decoding of the same file."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from airflow_iprod.local.algorithms import _video, load
+from airflow_iprod.local.algorithms.base import JobContext, OutputTarget
+
+
+def bench(function_name: str, make_input: Callable[[Path], Path], params: dict[str, Any] | None = None,
+          model_id: str | None = None, threads: int = 2) -> None:  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        src = make_input(root)
+        info = _video.probe(src)
+
+        def run_once() -> float:
+            work = root / "work"
+            work.mkdir(exist_ok=True)
+
+            def new_output(sequence_id: int | None = None, result_type: str | None = None,
+                           ext: str | None = None) -> OutputTarget:  # fmt: skip
+                path = root / f"out-{sequence_id}{ext or ''}"
+                return OutputTarget(path, f"oss://bench/{path.name}", sequence_id, result_type)
+
+            ctx = JobContext(function_name, "ice", src, dict(params or {}), model_id, work, new_output,
+                             lambda url: Path(url), threads)  # fmt: skip
+            start = time.perf_counter()
+            load(function_name)(ctx)
+            return time.perf_counter() - start
+
+        def decode_once() -> float:
+            start = time.perf_counter()
+            for _ in _video.iter_frames(src, threads=threads):
+                pass
+            return time.perf_counter() - start
+
+        algo = statistics.median(run_once() for _ in range(3))
+        plain = statistics.median(decode_once() for _ in range(3))
+        print(f"{function_name}: {info.width}x{info.height} {info.duration:.1f} s, threads={threads}: "
+              f"{algo:.2f} s = {info.duration / algo:.2f}x real time; plain decode (bgr24) {plain:.2f} s = "
+              f"{info.duration / plain:.1f}x real time; algorithm/decode = {algo / plain:.1f}")  # fmt: skip
