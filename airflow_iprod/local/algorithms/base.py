@@ -62,7 +62,8 @@ class JobContext:
     model_id: str | None
     workdir: Path  # scratch directory, removed after the job
     new_output: Callable[..., OutputTarget]  # new_output(sequence_id=None, result_type=None, ext=None)
-    fetch: Callable[[str], Path]  # resolve an oss:// or http(s) object URL of the engine's store to a local file
+    # fetch(url): an oss:// or http(s) object URL of the engine's store, as a local file
+    fetch: Callable[[str], Path]
     threads: int = 1  # CPU threads this job may use
 
     def log(self, message: str) -> None:
