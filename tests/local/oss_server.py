@@ -1,7 +1,8 @@
-"""A minimal threaded HTTP server around ``oss_api.handle`` for the object-API tests.
+"""Object-API test plumbing: the engine's session server as a ``RunningServer``, or a bare one.
 
-It follows the server contract in ``oss_api``'s docstring (streamed request bodies, streamed file answers),
-so the tests exercise the handler over real HTTP with the official SDKs until the engine's own server is used.
+``from_engine(local_engine, *credentials)`` is what the tests use: the real engine server from
+tests/conftest.py. ``serve(config)`` runs ``oss_api.handle`` alone on a tiny threaded server following the
+contract in ``oss_api``'s docstring (streamed bodies both ways), for handler work without the engine.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import BinaryIO
 
 from airflow_iprod.local import oss_api
-from airflow_iprod.local.config import EngineConfig
+from airflow_iprod.local.config import Credential, EngineConfig
 from airflow_iprod.local.http import Headers, HttpRequest
 from airflow_iprod.local.objects import ObjectStore
 
@@ -147,3 +148,12 @@ def serve(config: EngineConfig) -> Iterator[RunningServer]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def from_engine(handle: object, *credentials: Credential) -> RunningServer:
+    """The session ``local_engine`` (tests/conftest.py) seen as a RunningServer, with extra keys added."""
+    config: EngineConfig = handle.config  # type: ignore[attr-defined]
+    for credential in credentials:
+        config.add_credential(credential)
+    engine = handle.engine  # type: ignore[attr-defined]
+    return RunningServer(config, engine.objects, engine.port)

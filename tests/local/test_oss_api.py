@@ -5,25 +5,22 @@ from __future__ import annotations
 import hashlib
 import os
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import alibabacloud_oss_v2 as oss
 import pytest
 import requests
 
-from airflow_iprod.local.config import Credential, EngineConfig
+from airflow_iprod.local.config import Credential
 from airflow_iprod.local.objects import resolve_url
-from tests.local.oss_server import RunningServer, serve
+from tests.local.oss_server import RunningServer, from_engine
 
 AK, SK = "LTAItestkey0001", "test-secret-0001"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    config = EngineConfig(data_dir=tmp_path_factory.mktemp("engine"), credentials={AK: Credential(AK, SK)})
-    with serve(config) as running:
-        yield running
+def server(local_engine: object) -> RunningServer:
+    return from_engine(local_engine, Credential(AK, SK))
 
 
 def make_client(

@@ -9,15 +9,15 @@ from pathlib import Path
 import alibabacloud_oss_v2 as oss
 import pytest
 
-from airflow_iprod.local.config import Credential, EngineConfig
-from tests.local.oss_server import serve
+from airflow_iprod.local.config import Credential
+from tests.local.oss_server import from_engine
 from tests.local.test_oss_api import AK, SK, make_client
 
 SIZE = 50 << 20
 
 
 @pytest.mark.slow
-def test_50mb_object_streams_both_ways(tmp_path: Path) -> None:
+def test_50mb_object_streams_both_ways(tmp_path: Path, local_engine: object) -> None:
     src = tmp_path / "big.bin"
     digest = hashlib.md5()
     with open(src, "wb") as fh:
@@ -26,23 +26,23 @@ def test_50mb_object_streams_both_ways(tmp_path: Path) -> None:
             chunk = bytes([i]) + block[1:]
             fh.write(chunk)
             digest.update(chunk)
-    config = EngineConfig(data_dir=tmp_path / "engine", credentials={AK: Credential(AK, SK)})
-    with serve(config) as server:
-        client = make_client(server.endpoint)
-        client.put_bucket(oss.PutBucketRequest(bucket="big-bucket"))
-        tracemalloc.start()
-        try:
-            with open(src, "rb") as body:
-                put = client.put_object(oss.PutObjectRequest(bucket="big-bucket", key="big.bin", body=body))
-            got = client.get_object(oss.GetObjectRequest(bucket="big-bucket", key="big.bin"))
-            back = hashlib.md5()
-            size = 0
-            for chunk in got.body.iter_bytes(block_size=1 << 20):
-                back.update(chunk)
-                size += len(chunk)
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
+    server = from_engine(local_engine, Credential(AK, SK))
+    # the engine's own HTTP server (tests/conftest.py), in this process
+    client = make_client(server.endpoint)
+    client.put_bucket(oss.PutBucketRequest(bucket="big-bucket"))
+    tracemalloc.start()
+    try:
+        with open(src, "rb") as body:
+            put = client.put_object(oss.PutObjectRequest(bucket="big-bucket", key="big.bin", body=body))
+        got = client.get_object(oss.GetObjectRequest(bucket="big-bucket", key="big.bin"))
+        back = hashlib.md5()
+        size = 0
+        for chunk in got.body.iter_bytes(block_size=1 << 20):
+            back.update(chunk)
+            size += len(chunk)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
     assert size == SIZE and back.hexdigest() == digest.hexdigest()
     assert put.etag == f'"{digest.hexdigest().upper()}"'
     # Client and server run in this process: both together stayed far below the object's size.

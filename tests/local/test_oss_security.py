@@ -6,7 +6,6 @@ import datetime as dt
 import http.client
 import os
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import alibabacloud_oss_v2 as oss
@@ -16,10 +15,10 @@ from alibabacloud_oss_v2.signer import SignerV1, SignerV4
 from alibabacloud_oss_v2.types import Credentials, SigningContext
 from alibabacloud_oss_v2.types import HttpRequest as SdkRequest
 
-from airflow_iprod.local.config import Credential, EngineConfig
+from airflow_iprod.local.config import Credential
 from airflow_iprod.local.objects import validate_key
 from airflow_iprod.local.oss_errors import OssError
-from tests.local.oss_server import RunningServer, serve
+from tests.local.oss_server import RunningServer, from_engine
 from tests.local.test_oss_api import make_client
 
 AK, SK = "LTAIsecurity0001", "security-secret-1"
@@ -28,19 +27,19 @@ BUCKET = "sec-bucket"
 
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("sec")
-    (base / "outside").mkdir()
-    (base / "outside" / "secret.txt").write_text("do not read")
-    return base
+def server(local_engine: object) -> RunningServer:
+    running = from_engine(local_engine, Credential(AK, SK), Credential(STS_AK, STS_SK, STS_TOKEN))
+    running.store.create_bucket(BUCKET, "cn-shanghai")
+    return running
 
 
 @pytest.fixture(scope="module")
-def server(root: Path) -> Iterator[RunningServer]:
-    creds = {AK: Credential(AK, SK), STS_AK: Credential(STS_AK, STS_SK, STS_TOKEN)}
-    with serve(EngineConfig(data_dir=root / "data", credentials=creds)) as running:
-        running.store.create_bucket(BUCKET, "cn-shanghai")
-        yield running
+def root(server: RunningServer) -> Path:
+    """The directory holding the engine's data dir, with a sentinel ``outside`` folder next to it."""
+    base = server.config.data_dir.parent
+    (base / "outside").mkdir(exist_ok=True)
+    (base / "outside" / "secret.txt").write_text("do not read")
+    return base
 
 
 def files_under(path: Path) -> set[Path]:
@@ -172,7 +171,7 @@ def test_path_traversal_is_refused(server: RunningServer, root: Path, raw_path: 
     status, _, data = raw_call(server, "GET", raw_path, BUCKET, key)
     assert (status, error_code(data)) == (400, "InvalidObjectName")
     created = files_under(root) - before
-    assert all(p.is_relative_to(root / "data") and "pwned" not in p.name for p in created)
+    assert all(p.is_relative_to(server.config.data_dir) and "pwned" not in p.name for p in created)
     assert (root / "outside" / "secret.txt").read_text() == "do not read"
     assert sorted(p.name for p in (root / "outside").iterdir()) == ["secret.txt"]
 
@@ -189,7 +188,7 @@ def test_odd_but_legal_keys_stay_inside(server: RunningServer, root: Path) -> No
         status, _, _ = raw_call(server, "PUT", raw, BUCKET, key, body=b"legal")
         assert status == 200
         path = server.store.path_for(BUCKET, key)
-        assert path.resolve().is_relative_to((root / "data").resolve())
+        assert path.resolve().is_relative_to(server.config.data_dir.resolve())
         assert path.read_bytes() == b"legal"
 
 
