@@ -107,8 +107,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._write(response)
 
     def _write(self, response: HttpResponse) -> None:
-        self.send_response(response.status)
+        # send_response_only: send_response would add a second Date/Server next to the handler's own.
+        self.log_request(response.status)
+        self.send_response_only(response.status)
         headers = {k.lower(): (k, v) for k, v in response.headers.items()}
+        headers.setdefault("date", ("Date", self.date_time_string()))
+        headers.setdefault("server", ("Server", "airflow-iprod-local"))
         fh = None
         start, count = 0, len(response.body)
         if response.file_path is not None:
