@@ -155,4 +155,3 @@ class Jobs:
 @pytest.fixture(scope="session")
 def jobs(local_engine: Any, ice_client: Any, mts_client: Any, oss_client: Any) -> Jobs:
     return Jobs(local_engine, ice_client, mts_client, oss_client)
-
