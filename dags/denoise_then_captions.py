@@ -35,30 +35,6 @@ RUN_PREFIX = "oss://{{ params.bucket }}/deliverables/{{ run_id | replace(':', '-
 OUTPUT_DIR = os.environ.get("IPROD_OUTPUT_DIR", "/tmp/iprod-demo/output")
 
 
-def _oss_client(conn_id: str) -> Any:
-    """An alibabacloud_oss_v2 client from the IProduction connection's keys and region."""
-    import alibabacloud_oss_v2 as oss
-
-    from airflow_iprod.hooks.iproduction import IProductionHook
-
-    hook = IProductionHook(conn_id)
-    settings = hook.settings()
-    endpoint = hook.extras.get("oss_endpoint")
-    local = endpoint is None and settings.endpoint.split(":")[0] in ("127.0.0.1", "localhost")
-    cfg = oss.config.load_default()
-    if settings.access_key_id and settings.access_key_secret:
-        cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(
-            settings.access_key_id, settings.access_key_secret, settings.security_token
-        )
-    else:
-        cfg.credentials_provider = oss.credentials.EnvironmentVariableCredentialsProvider()
-    cfg.region = settings.region
-    if endpoint or local:
-        cfg.endpoint = endpoint or f"{settings.protocol}://{settings.endpoint}"
-        cfg.use_path_style = local
-    return oss.Client(cfg)
-
-
 with DAG(
     dag_id="iprod_denoise_then_captions",
     description="SpeechDenoise + CaptionExtraction on a talk recording, then publish WAV, SRT and a report",
@@ -91,8 +67,9 @@ with DAG(
         if params["talk_wav"] and params["talk_video"]:
             return {"audio": params["talk_wav"], "video": params["talk_video"]}
         from airflow_iprod.demo.talk import make_talk
+        from airflow_iprod.oss_client import oss_client_for
 
-        client = _oss_client(params["conn_id"])
+        client = oss_client_for(params["conn_id"])
         prefix = f"talks/{(run_id or 'manual').replace(':', '-').replace('+', '-')}"
         urls: dict[str, str] = {}
         with tempfile.TemporaryDirectory() as tmp:
@@ -146,11 +123,12 @@ with DAG(
         import alibabacloud_oss_v2 as oss
 
         from airflow_iprod import catalog
+        from airflow_iprod.oss_client import oss_client_for
 
         assert params is not None
         out = Path(params["output_dir"]) / (run_id or "manual").replace(":", "-").replace("+", "-")
         out.mkdir(parents=True, exist_ok=True)
-        client = _oss_client(params["conn_id"])
+        client = oss_client_for(params["conn_id"])
         files: dict[str, str] = {}
         for label, job in (("clean_audio", denoised), ("captions", srt)):
             for url in job["Outputs"]:
