@@ -1,0 +1,145 @@
+"""CaptionExtraction on generated clips with drawn captions at known times (English, Chinese, mixed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from airflow_iprod.local.algorithms import _captions
+from airflow_iprod.local.algorithms._srt import Cue, parse_srt
+from airflow_iprod.local.algorithms.base import AlgorithmError
+from tests.mediagen.captions import CHINESE, CJK_FONT, ENGLISH, MIXED, caption_clip
+from tests.mediagen.metrics_text import cer, edit_distance, normalise
+
+needs_cjk = pytest.mark.skipif(CJK_FONT is None, reason="CJK font wheel paperang-p2-fonts-cjk not installed")
+
+
+def score(truth: list[Cue], found: list[Cue]) -> tuple[float, float, float]:
+    """(pooled CER, worst start error, worst end error): each truth cue against the output cue that
+    overlaps it most; a missing cue counts as all characters wrong and an infinite time error."""
+    edits = chars = 0
+    worst_start = worst_end = 0.0
+    for cue in truth:
+        best = max(found, key=lambda c: min(c.end, cue.end) - max(c.start, cue.start), default=None)
+        chars += len(normalise(cue.text))
+        if best is None or min(best.end, cue.end) <= max(best.start, cue.start):
+            edits += len(normalise(cue.text))
+            worst_start = worst_end = float("inf")
+            continue
+        edits += edit_distance(normalise(cue.text), normalise(best.text))
+        worst_start = max(worst_start, abs(best.start - cue.start))
+        worst_end = max(worst_end, abs(best.end - cue.end))
+    return edits / max(1, chars), worst_start, worst_end
+
+
+def extract(run_algorithm, path: Path, **params) -> list[Cue]:
+    result = run_algorithm("CaptionExtraction", path, params)
+    assert result.result == {}
+    (target,) = result.outputs
+    assert target.path.suffix == ".srt"
+    return parse_srt(target.path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("captions")
+
+
+@pytest.mark.slow
+def test_english_on_moving_background(run_algorithm, clips, monkeypatch) -> None:
+    # Any attempt by rapidocr to fetch a model or a dictionary fails the test: all must come from the wheel.
+    from rapidocr.utils import download_file
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("rapidocr tried to download a file")
+
+    monkeypatch.setattr(download_file.DownloadFile, "run", classmethod(lambda cls, *a, **k: no_download()))
+    clip = caption_clip(clips / "en.mp4", ENGLISH, background="testsrc2")
+    cues = extract(run_algorithm, clip.path, lang="en", fps=5)
+    rate, start, end = score(clip.truth, cues)
+    assert rate <= 0.01, (rate, cues)
+    assert start <= 0.2 + 1e-6 and end <= 0.2 + 1e-6, (start, end, cues)
+    assert len(cues) == len(clip.truth), cues  # no flicker cues from the busy background
+
+
+@needs_cjk
+@pytest.mark.slow
+def test_chinese_on_moving_background(run_algorithm, clips) -> None:
+    clip = caption_clip(clips / "zh.mp4", CHINESE, background="testsrc2")
+    cues = extract(run_algorithm, clip.path)  # lang defaults to ch, fps to 5
+    rate, start, end = score(clip.truth, cues)
+    assert rate <= 0.02, (rate, cues)
+    assert start <= 0.2 + 1e-6 and end <= 0.2 + 1e-6, (start, end, cues)
+    assert len(cues) == len(clip.truth), cues
+
+
+@needs_cjk
+@pytest.mark.slow
+def test_mixed_on_grain_at_two_samples_per_second(run_algorithm, clips) -> None:
+    clip = caption_clip(clips / "mixed.mp4", MIXED, background="noise")
+    cues = extract(run_algorithm, clip.path, lang="ch_ml", fps=2)
+    rate, start, end = score(clip.truth, cues)
+    assert rate <= 0.02, (rate, cues)
+    assert start <= 0.5 + 1e-6 and end <= 0.5 + 1e-6, (start, end, cues)
+
+
+@pytest.mark.slow
+def test_main_track_drops_the_secondary_caption(run_algorithm, clips) -> None:
+    # A small second caption line higher up in the region, shown briefly, besides the main captions.
+    extra = ((1.0, 4.0, "breaking news", 0.68),)
+    clip = caption_clip(
+        clips / "two.mp4", ENGLISH[:2], background="color", seconds=6.0, extra=extra, y_frac=0.95
+    )
+    roi = [[0.6, 1.0], [0.0, 1.0]]
+    everything = extract(run_algorithm, clip.path, lang="en", fps=5, roi=roi)
+    assert any(cer("breaking news", c.text) <= 0.1 for c in everything), everything
+    rate, _, _ = score(clip.truth, everything)
+    assert rate <= 0.01, everything
+    main = extract(run_algorithm, clip.path, lang="en", fps=5, roi=roi, track="main")
+    assert not any(cer("breaking news", c.text) <= 0.5 for c in main), main
+    main_truth = [c for c in clip.truth if c.text != "breaking news"]
+    rate, start, end = score(main_truth, main)
+    assert rate <= 0.01 and start <= 0.2 + 1e-6 and end <= 0.2 + 1e-6, main
+
+
+@pytest.mark.slow
+def test_roi_selects_where_to_read(run_algorithm, clips) -> None:
+    clip = caption_clip(clips / "top.mp4", ENGLISH[:1], background="color", seconds=3.5, y_frac=0.1)
+    assert extract(run_algorithm, clip.path, lang="en") == []  # default roi: bottom quarter
+    cues = extract(run_algorithm, clip.path, lang="en", roi=[[0, 0.25], [0, 1]])
+    rate, start, end = score(clip.truth, cues)
+    assert rate <= 0.01 and start <= 0.2 + 1e-6 and end <= 0.2 + 1e-6, cues
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"fps": 11}, "fps"),
+        ({"fps": 1}, "fps"),
+        ({"lang": "fr"}, "lang"),
+        ({"roi": [[0.9, 0.5], [0, 1]]}, "roi"),
+        ({"roi": [0, 0.75, 1, 0.25]}, "roi"),
+        ({"track": "side"}, "track"),
+    ],
+)
+def test_bad_params_name_the_field(run_algorithm, tmp_path, params, field) -> None:
+    video = tmp_path / "any.mp4"
+    video.write_bytes(b"")
+    with pytest.raises(AlgorithmError, match=rf"^{field}: "):
+        run_algorithm("CaptionExtraction", video, params)
+
+
+def test_non_video_input_is_refused(run_algorithm, tmp_path) -> None:
+    bogus = tmp_path / "notes.mp4"
+    bogus.write_text("not a video at all")
+    with pytest.raises(AlgorithmError, match=r"^Input: "):
+        run_algorithm("CaptionExtraction", bogus, {})
+
+
+def test_models_come_from_the_rapidocr_wheel() -> None:
+    import rapidocr
+
+    root = Path(rapidocr.__file__).resolve().parent
+    for path in _captions.model_paths().values():
+        assert path.is_file() and root in path.parents
