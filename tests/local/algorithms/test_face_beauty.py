@@ -1,0 +1,101 @@
+"""FaceBeauty on a real face (the astronaut photo) drifting over a background: outside the faces
+nothing changes, and each parameter changes what it names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from airflow_iprod.local.algorithms import face_beauty
+from airflow_iprod.local.algorithms.base import AlgorithmError
+from tests.mediagen.motion import FaceVideo, face_video
+from tests.mediagen.video import decode, psnr
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> FaceVideo:
+    return face_video(tmp_path_factory.mktemp("fb") / "face.mp4", seconds=1.6)
+
+
+def _face_stats(frames: list[np.ndarray], boxes: list[tuple[int, int, int, int]]) -> tuple[float, float]:
+    """Mean luminance of the inner face and median |Laplacian| on its skin (cheeks, forehead), all frames."""
+    lum, hf = [], []
+    for img, (x, y, w, h) in zip(frames, boxes, strict=True):
+        patch = img[y + h // 4 : y + h - h // 8, x + w // 5 : x + w - w // 5]
+        inner = cv2.cvtColor(patch, cv2.COLOR_BGR2GRAY)
+        skin = cv2.erode(_skin(patch), np.ones((5, 5), np.uint8)) > 0
+        lum.append(float(inner.mean()))
+        lap = np.abs(cv2.Laplacian(inner.astype(np.float32), cv2.CV_32F))
+        hf.append(float(np.median(lap[skin])))  # median: skin texture, not eye/mouth outlines
+    return float(np.mean(lum)), float(np.mean(hf))
+
+
+def _skin(img: np.ndarray) -> np.ndarray:
+    return cv2.inRange(cv2.cvtColor(img, cv2.COLOR_BGR2YCrCb), (30, 133, 77), (255, 180, 135))
+
+
+def _jaw_width(img: np.ndarray, box: tuple[int, int, int, int]) -> float:
+    """Width of skin at the jaw rows (the lower quarter of the face box)."""
+    x, y, w, h = box
+    band = img[y + int(h * 0.75) : y + h, x - w // 2 : x + w + w // 2]
+    skin = cv2.medianBlur(_skin(band), 5)
+    return float(np.mean([np.count_nonzero(row) for row in skin > 0]))
+
+
+@pytest.mark.slow
+def test_each_parameter_acts_on_faces_only(clip: FaceVideo, run_algorithm) -> None:
+    src = decode(clip.path)
+    out = {}
+    for name, params in {
+        "smooth": {"smooth": 100},
+        "whiten": {"whiten": 60},
+        "thin": {"face_thin": 100},
+    }.items():
+        res = run_algorithm("FaceBeauty", clip.path, {"beauty_params": params})
+        frames = decode(res.outputs[0].path)
+        assert len(frames) == len(src)
+        # Outside the dilated face boxes the picture is the source (re-encoding only).
+        worst = 99.0
+        for a, b, (x, y, w, h) in zip(frames, src, clip.face_boxes, strict=True):
+            keep = np.ones(a.shape[:2], bool)
+            keep[max(0, y - h) : y + 2 * h + h // 2, max(0, x - w) : x + 2 * w] = False
+            worst = min(worst, psnr(a[keep], b[keep]))
+        print(f"{name}: worst PSNR outside faces {worst:.1f} dB")
+        assert worst >= 40
+        out[name] = frames
+    lum0, hf0 = _face_stats(src, clip.face_boxes)
+    _, hf_s = _face_stats(out["smooth"], clip.face_boxes)
+    lum_w, _ = _face_stats(out["whiten"], clip.face_boxes)
+    mid = len(src) // 2
+    jaw0, jaw_t = (
+        _jaw_width(src[mid], clip.face_boxes[mid]),
+        _jaw_width(out["thin"][mid], clip.face_boxes[mid]),
+    )
+    print(
+        f"skin |Laplacian| {hf0:.1f} -> {hf_s:.1f}; luminance {lum0:.1f} -> {lum_w:.1f}; "
+        f"jaw {jaw0:.1f} -> {jaw_t:.1f} px"
+    )
+    assert hf_s < 0.6 * hf0
+    assert lum_w > lum0 + 8
+    assert jaw_t < jaw0 - 3
+
+
+def test_levels_defaults_and_errors() -> None:
+    assert face_beauty.levels({}) == {"whiten": 0.2, "smooth": 0.5, "face_thin": 0.5}
+    assert face_beauty.levels({"beauty_params": {"smooth": 30}}) == {
+        "whiten": 0,
+        "smooth": 0.3,
+        "face_thin": 0,
+    }
+    with pytest.raises(AlgorithmError, match="smooth"):
+        face_beauty.levels({"beauty_params": {"smooth": 130}})
+
+
+def test_refuses_non_video(tmp_path: Path, run_algorithm) -> None:
+    bad = tmp_path / "x.mp4"
+    bad.write_bytes(b"not a video")
+    with pytest.raises(AlgorithmError, match="Input"):
+        run_algorithm("FaceBeauty", bad, {"beauty_params": {"smooth": 50}})
