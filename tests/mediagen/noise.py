@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.mediagen.speech import SENTENCES, VOICES, speak
+from tests.mediagen.speech import SENTENCES, speak
 
 
 def white(n: int, seed: int = 0) -> np.ndarray:
@@ -16,18 +16,33 @@ def white(n: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(n).astype(np.float32)
 
 
-def babble(n: int, rate: int = 16000, talkers: int = 6, seed: int = 0, skip: int = 0) -> np.ndarray:
-    """Several espeak voices saying different sentences at once, each looped with a random offset,
-    normalised to unit variance. ``skip`` shifts which sentences are used so the babble does not
-    contain the target sentence a test is denoising."""
+# Dialects x voice variants for babble talkers: many different-sounding speakers.
+_BABBLE_DIALECTS = ("en-us", "en-gb", "en-gb-scotland", "en-029", "en-us-nyc", "en-gb-x-rp")
+_BABBLE_VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5")
+
+
+def babble(n: int, rate: int = 16000, talkers: int = 24, seed: int = 0, skip: int = 0) -> np.ndarray:
+    """Babble noise as in the speech-enhancement literature (NOISEX-92 "babble", a crowded canteen):
+    many talkers at once, so that no single voice is intelligible and the sum is quasi-stationary
+    with a speech spectrum and speech-like modulation.
+
+    Each of ``talkers`` (default 24) is a different espeak dialect/variant with its own speaking rate
+    (130-200 wpm) and pitch (20-80), saying two sentences that are looped from a random offset and
+    brought to the same RMS, so no talker dominates. With only a few talkers (e.g. ``talkers=3``) this
+    is competing speech instead, a separation problem rather than noise. ``skip`` shifts which
+    sentences are used. Output has unit variance, float32."""
     rng = np.random.default_rng(seed)
     out = np.zeros(n, np.float64)
     for t in range(talkers):
-        voice = VOICES[t % len(VOICES)]
-        # Two sentences per talker keep long clips from looping too audibly.
+        variant = _BABBLE_VARIANTS[rng.integers(len(_BABBLE_VARIANTS))]
+        voice = f"{_BABBLE_DIALECTS[t % len(_BABBLE_DIALECTS)]}+{variant}"
+        wpm, pitch = int(rng.integers(130, 201)), int(rng.integers(20, 81))
         idx = skip + 1 + 2 * t
         talk = np.concatenate(
-            [speak(SENTENCES[(idx + k) % len(SENTENCES)], rate=rate, voice=voice) for k in range(2)]
+            [
+                speak(SENTENCES[(idx + k) % len(SENTENCES)], rate=rate, voice=voice, wpm=wpm, pitch=pitch)
+                for k in range(2)
+            ]
         )
         talk = talk / (np.std(talk) + 1e-9)
         reps = int(np.ceil((n + len(talk)) / len(talk)))

@@ -30,6 +30,10 @@ def _denoise(run_algorithm, tmp_path: Path, noisy: np.ndarray, rate: int) -> np.
     return out
 
 
+def _gain(clean: np.ndarray, noisy: np.ndarray, out: np.ndarray) -> float:
+    return metrics.si_sdr(clean, out) - metrics.si_sdr(clean, noisy)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("rate", [16000, 48000])
 def test_white_noise_gain(run_algorithm, tmp_path: Path, rate: int) -> None:
@@ -38,16 +42,16 @@ def test_white_noise_gain(run_algorithm, tmp_path: Path, rate: int) -> None:
     out = _denoise(run_algorithm, tmp_path, noisy, rate)[:, 0]
     assert len(out) == len(noisy)
     assert metrics.best_lag(clean, out, 2000) == 0  # time-aligned with the input
-    before, after = metrics.si_sdr(clean, noisy), metrics.si_sdr(clean, out)
-    assert after - before >= 6.0, (before, after)
+    gain = _gain(clean, noisy, out)
+    assert gain >= 6.0, gain  # measured 7.2 dB at 16 kHz, 9.7 dB at 48 kHz
     assert np.max(np.abs(out)) < 1.0
 
 
 @pytest.mark.slow
 def test_every_channel_processed_and_no_clipping(run_algorithm, tmp_path: Path) -> None:
-    # 48 kHz: at 16 kHz the female voice gains ~5.9 dB, just under the bar (see README figures).
+    # Held-out material: other sentences and voices than the parameters were chosen on.
     rate = 48000
-    left = speech.speech_clip(SECONDS, rate, first=0)
+    left = speech.speech_clip(SECONDS, rate, voice="en-gb+m3", first=8)
     right = speech.speech_clip(SECONDS, rate, voice="en-us+f3", first=4)
     # Loud input: the denoiser must not clip it.
     clean = np.stack([left, right], axis=1) / np.max(np.abs([left, right])) * 0.97
@@ -59,32 +63,73 @@ def test_every_channel_processed_and_no_clipping(run_algorithm, tmp_path: Path) 
     assert out.shape == noisy.shape
     assert np.max(np.abs(out)) < 1.0
     for ch in range(2):
-        gain = metrics.si_sdr(clean[:, ch], out[:, ch]) - metrics.si_sdr(clean[:, ch], noisy[:, ch])
-        assert gain >= 6.0, (ch, gain)
+        gain = _gain(clean[:, ch], noisy[:, ch], out[:, ch])
+        assert gain >= 6.0, (ch, gain)  # measured ~9 dB
 
 
 @pytest.mark.slow
 def test_speech_shaped_noise_gain(run_algorithm, tmp_path: Path) -> None:
-    rate = 48000
+    rate = 16000
     clean = speech.speech_clip(SECONDS, rate, first=2)
     noisy = noise.mix_at_snr(clean, noise.speech_shaped(len(clean), rate, seed=4), 5.0)
     out = _denoise(run_algorithm, tmp_path, noisy, rate)[:, 0]
-    gain = metrics.si_sdr(clean, out) - metrics.si_sdr(clean, noisy)
-    assert gain >= 3.0, gain  # measured ~3.7 dB: stationary noise in the speech band
+    gain = _gain(clean, noisy, out)
+    assert gain >= 3.0, gain  # measured ~3.5 dB: stationary noise in the speech band
+
+
+def test_babble_is_crowd_noise_not_competing_talkers() -> None:
+    """The babble definition the tests use (NOISEX-92 style): 24 different talkers summed, so the
+    level is steady like noise (a single talker's level swings by tens of dB between syllables and
+    pauses) and no talker stands out."""
+    rate = 16000
+    crowd = noise.babble(SECONDS * rate, rate, seed=5)
+    talker = speech.speech_clip(SECONDS, rate)
+
+    def level_spread(x: np.ndarray) -> float:
+        frames = x[: len(x) // 800 * 800].reshape(-1, 800)  # 50 ms frames
+        db = 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-10)
+        return float(np.percentile(db, 90) - np.percentile(db, 10))
+
+    assert level_spread(crowd) < 6.0 < 20.0 < level_spread(talker), (
+        level_spread(crowd),
+        level_spread(talker),
+    )
+
+
+BABBLE_BAR_REASON = (
+    "issue bar not met: 24-talker babble at 5 dB SNR gains ~3.2 dB SI-SDR (RNNoise 3.3, GTCRN 2.7-4.0 on "
+    "the same mixes); even the oracle Wiener mask from the true speech and babble gains only ~7.6 dB"
+)
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue bar not met: competing-talker babble at 5 dB SNR gains ~0-2 dB SI-SDR with RNNoise "
-    "(DeepFilterNet3 reached only ~2 dB on the same mix); the 6 dB bar needs a separation model",
-)
-def test_babble_gain_meets_issue_bar(run_algorithm, tmp_path: Path) -> None:
-    rate = 16000
-    clean = speech.speech_clip(SECONDS, rate)
-    noisy = noise.mix_at_snr(clean, noise.babble(len(clean), rate, talkers=12, seed=5), 5.0)
+@pytest.mark.parametrize("rate", [16000, 48000])
+def test_babble_gain(run_algorithm, tmp_path: Path, rate: int) -> None:
+    """What the local engine does achieve on babble, on held-out material (voice, sentences, babble seed
+    differ from the ones the parameters were chosen on)."""
+    clean = speech.speech_clip(SECONDS, rate, voice="en-us+f3", first=5)
+    noisy = noise.mix_at_snr(clean, noise.babble(len(clean), rate, seed=9), 5.0)
     out = _denoise(run_algorithm, tmp_path, noisy, rate)[:, 0]
-    assert metrics.si_sdr(clean, out) - metrics.si_sdr(clean, noisy) >= 6.0
+    gain = _gain(clean, noisy, out)
+    assert gain >= 2.5, gain  # measured 3.3 dB at both rates
+    if gain < 6.0:
+        pytest.xfail(f"{BABBLE_BAR_REASON} (this run: {gain:.2f} dB)")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["white", "babble"])
+def test_quality_score_goes_up(run_algorithm, tmp_path: Path, kind: str) -> None:
+    """The MOS-like score of AudioQualityAssessment (our DNSMOS stand-in) rises after denoising."""
+    from airflow_iprod.local.algorithms import audio_quality_assessment as aqa
+
+    rate = 16000
+    clean = speech.speech_clip(SECONDS, rate, first=7)
+    hiss = noise.white(len(clean), seed=12) if kind == "white" else noise.babble(len(clean), rate, seed=13)
+    noisy = noise.mix_at_snr(clean, hiss, 5.0)
+    out = _denoise(run_algorithm, tmp_path, noisy, rate)[:, 0]
+    before = aqa.analyse_channel(noisy, rate).scores["MOS"]
+    after = aqa.analyse_channel(out, rate).scores["MOS"]
+    assert after >= before + 0.3, (before, after)
 
 
 @pytest.mark.parametrize(
