@@ -16,7 +16,8 @@ It replaced RNNoise (pyrnnoise's librnnoise): same quality on the tests' noises 
 babble +3.3 dB SI-SDR vs +7 / +3 here) but that build is plain SSE2 C with 14 MB of float weights
 streamed per 10 ms frame, 1.5 ms CPU a frame: 6.5x real time per core, so the 20x bar was out of
 reach. Single-channel masks cannot do much more on 24-talker babble at 5 dB SNR: even the oracle
-Wiener mask (computed from the true speech and noise) gains only ~7.6 dB SI-SDR there.
+Wiener mask (computed from the true speech and noise, same STFT) gains only 8.4-9.2 dB SI-SDR there,
+so the issue's 6 dB would need ~70 % of the oracle; RNNoise and GTCRN reach 3-4 dB.
 
 Output: WAV with the input's rate, channel count, sample format and length, time-aligned with the
 input (zero-phase gains), never clipped (scaled down as a whole if a peak would pass full scale).
