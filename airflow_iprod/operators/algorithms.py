@@ -3,8 +3,8 @@
 ``CaptionExtractionOperator(input=..., output=..., lang="en", fps=5)`` is
 ``IProductionJobOperator(function_name="CaptionExtraction", job_params={"lang": "en", "fps": 5}, ...)``
 with the JobParams fields as typed keyword arguments (snake_case: ``LogoModel`` -> ``logo_model``).
-The classes are built here from ``catalog.all_specs()`` so a new catalog entry is a new operator,
-with no hand-written copy to drift. Import them by name::
+The classes are built from ``catalog.all_specs()`` (each on first import by name), so a new catalog
+entry is a new operator with no hand-written copy to drift. Import them by name::
 
     from airflow_iprod.operators.algorithms import SpeechDenoiseOperator, CaptionExtractionOperator
 """
@@ -135,11 +135,37 @@ def _docstring(spec: catalog.AlgorithmSpec, default_api: str, fields: dict[str, 
     return "\n".join(lines)
 
 
-OPERATORS: dict[str, type[IProductionJobOperator]] = {}
-for _spec in catalog.all_specs():
-    _cls = _make_operator(_spec)
-    OPERATORS[_spec.name] = _cls
-    globals()[_cls.__name__] = _cls
-del _spec, _cls
+_BUILT: dict[str, type[IProductionJobOperator]] = {}
 
-__all__ = ["OPERATORS", *sorted(cls.__name__ for cls in OPERATORS.values())]
+
+def operator_for(function_name: str) -> type[IProductionJobOperator]:
+    """The operator class of one algorithm (built on first use, then cached)."""
+    cls = _BUILT.get(function_name)
+    if cls is None:
+        spec = next((s for s in catalog.all_specs() if s.name == function_name), None)
+        if spec is None:
+            raise catalog.ValidationError("FunctionName", function_name, "a catalog algorithm")
+        cls = _BUILT[function_name] = _make_operator(spec)
+        globals()[cls.__name__] = cls
+    return cls
+
+
+def all_operators() -> dict[str, type[IProductionJobOperator]]:
+    """Every algorithm's operator class, by FunctionName."""
+    return {spec.name: operator_for(spec.name) for spec in catalog.all_specs()}
+
+
+_NAMES = {f"{spec.name}Operator": spec.name for spec in catalog.all_specs()}
+__all__ = ["all_operators", "operator_for", *sorted(_NAMES)]
+
+
+def __getattr__(name: str) -> Any:
+    # Classes are built when first imported by name: a DAG that uses two algorithms pays for two,
+    # not for every algorithm in the catalog (DAG parse time).
+    if name in _NAMES:
+        return operator_for(_NAMES[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_NAMES))
