@@ -9,6 +9,7 @@ and most robust there. Only worker processes import this module.
 from __future__ import annotations
 
 import subprocess
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -92,6 +93,62 @@ def probe(path: Path) -> VideoInfo:
         )
 
 
+def iter_raw_frames(
+    path: Path,
+    *,
+    threads: int = 1,
+    start: float = 0.0,
+    end: float | None = None,
+    decoder: str | None = None,
+) -> Iterator[tuple[int, float, Any]]:
+    """Decoded ``av.VideoFrame`` objects of the first video stream as ``(index, time, frame)``.
+
+    The frames stay in the decoder's pixel format (usually yuv420p): callers that pass most frames
+    through unchanged (``VideoWriter.write_frame``) or look at a small region avoid converting
+    whole frames. Same time bounds and seeking as ``iter_frames``.
+    """
+    for index, t, frame, _fps in _decode(path, threads, start, end, decoder):
+        yield index, t, frame
+
+
+def _decode(
+    path: Path, threads: int, start: float, end: float | None, decoder: str | None
+) -> Iterator[tuple[int, float, Any, float]]:
+    with _open(path) as container:
+        if not container.streams.video:
+            raise AlgorithmError("Input: has no video stream; a video file is required")
+        vs = container.streams.video[0]
+        if decoder:
+            codec_ctx = av.CodecContext.create(decoder, "r")
+            codec_ctx.extradata = vs.codec_context.extradata
+        else:
+            codec_ctx = vs.codec_context
+        codec_ctx.thread_type = "AUTO"  # frame + slice threads
+        codec_ctx.thread_count = max(1, threads)
+        tb = vs.time_base or Fraction(1, 90000)
+        origin = float(vs.start_time * tb) if vs.start_time is not None else 0.0
+        fps = float(vs.average_rate or vs.guessed_rate or 25)
+        if start > 0:
+            container.seek(int((start + origin) / tb), stream=vs, backward=True, any_frame=False)
+
+        def decoded() -> Iterator[Any]:
+            if not decoder:
+                yield from container.decode(vs)
+                return
+            for packet in container.demux(vs):
+                yield from codec_ctx.decode(packet)
+
+        for frame in decoded():
+            if frame.pts is None:
+                continue
+            t = float(frame.pts * tb) - origin
+            if t < start - 0.5 / fps:
+                continue
+            if end is not None and t >= end:
+                break
+            yield round(t * fps), t, frame, fps
+
+
 def iter_frames(
     path: Path,
     *,
@@ -109,51 +166,16 @@ def iter_frames(
     range in seconds (seeks to the key frame before ``start``); ``decoder`` forces a decoder such
     as ``libvpx-vp9`` (the only one that returns VP9 alpha).
     """
-    with _open(path) as container:
-        if not container.streams.video:
-            raise AlgorithmError("Input: has no video stream; a video file is required")
-        vs = container.streams.video[0]
-        if decoder:
-            codec_ctx = av.CodecContext.create(decoder, "r")
-            codec_ctx.extradata = vs.codec_context.extradata
-        else:
-            codec_ctx = vs.codec_context
-        codec_ctx.thread_type = "AUTO"
-        codec_ctx.thread_count = max(1, threads)
-        tb = vs.time_base or Fraction(1, 90000)
-        origin = float(vs.start_time * tb) if vs.start_time is not None else 0.0
-        fps = float(vs.average_rate or vs.guessed_rate or 25)
-        if start > 0:
-            container.seek(int((start + origin) / tb), stream=vs, backward=True, any_frame=False)
-        next_t = start
-        index_base: int | None = None
-
-        def decoded() -> Iterator[Any]:
-            if not decoder:
-                yield from container.decode(vs)
-                return
-            for packet in container.demux(vs):
-                yield from codec_ctx.decode(packet)
-
-        for frame in decoded():
-            if frame.pts is None:
+    next_t = start
+    for index, t, frame, fps in _decode(path, threads, start, end, decoder):
+        if rate is not None:
+            if t + 0.5 / fps < next_t:
                 continue
-            t = float(frame.pts * tb) - origin
-            if index_base is None:
-                index_base = round(t * fps)  # frame index of the first decoded frame after a seek
-            if t < start - 0.5 / fps:
-                continue
-            if end is not None and t >= end:
-                break
-            if rate is not None:
-                if t + 0.5 / fps < next_t:
-                    continue
-                next_t = max(next_t + 1.0 / rate, t + 0.5 / rate)
-            kwargs: dict[str, Any] = {"format": fmt}
-            if size is not None:
-                kwargs.update(width=size[0], height=size[1])
-            image = frame.to_ndarray(**kwargs)
-            yield Frame(index=round(t * fps), time=t, image=image)
+            next_t = max(next_t + 1.0 / rate, t + 0.5 / rate)
+        kwargs: dict[str, Any] = {"format": fmt}
+        if size is not None:
+            kwargs.update(width=size[0], height=size[1])
+        yield Frame(index=index, time=t, image=frame.to_ndarray(**kwargs))
 
 
 def frame_at(path: Path, t: float, *, threads: int = 1, fmt: str = "bgr24") -> np.ndarray:
@@ -171,7 +193,10 @@ def frame_at(path: Path, t: float, *, threads: int = 1, fmt: str = "bgr24") -> n
 class VideoWriter:
     """Encode frames (numpy arrays) into MP4 H.264 yuv420p +faststart, or WebM VP9 (optionally alpha).
 
-    Odd widths/heights are cropped by one pixel: 4:2:0 chroma needs even sizes.
+    Odd widths/heights are cropped by one pixel: 4:2:0 chroma needs even sizes. ``in_format`` is the
+    layout ``write`` takes (default bgr24, or bgra for alpha); ``write_frame`` takes decoded
+    ``av.VideoFrame`` objects, so untouched frames go to the encoder with no colour conversion.
+    ``preset`` is x264's; ``vp9_deadline``/``vp9_cpu_used`` trade VP9 speed for size.
     """
 
     def __init__(
@@ -185,37 +210,62 @@ class VideoWriter:
         crf: int = 18,
         webm_alpha: bool = False,
         webm: bool = False,
+        in_format: str | None = None,
+        preset: str = "veryfast",
+        vp9_deadline: str = "good",
+        vp9_cpu_used: int = 5,
     ) -> None:
         self.path = Path(path)
         self.width, self.height = width - width % 2, height - height % 2
         self.webm = webm or webm_alpha
-        self.in_format = "bgra" if webm_alpha else "bgr24"
+        self.in_format = in_format or ("bgra" if webm_alpha else "bgr24")
         opts = {"movflags": "+faststart"} if not self.webm else {}
         self._container = av.open(str(self.path), "w", format="webm" if self.webm else "mp4", options=opts)
         fps = Fraction(fps).limit_denominator(100000)
+        self._time_base = 1 / fps
         if self.webm:
             self._stream = self._container.add_stream("libvpx-vp9", rate=fps)
             self._stream.pix_fmt = "yuva420p" if webm_alpha else "yuv420p"
             self._stream.options = {
                 "crf": str(crf),
                 "b": "0",
-                "deadline": "good",
-                "cpu-used": "5",
+                "deadline": vp9_deadline,
+                "cpu-used": str(vp9_cpu_used),
                 "row-mt": "1",
+                "tile-columns": "1" if self.width >= 512 else "0",  # 2 columns (min 256 px) for threads
                 "auto-alt-ref": "0",  # alt-ref frames are not allowed together with alpha
             }
         else:
             self._stream = self._container.add_stream("libx264", rate=fps)
             self._stream.pix_fmt = "yuv420p"
-            self._stream.options = {"crf": str(crf), "preset": "veryfast"}
+            self._stream.options = {"crf": str(crf), "preset": preset}
         self._stream.width, self._stream.height = self.width, self.height
         self._stream.codec_context.thread_count = max(1, threads)
         self._count = 0
 
     def write(self, image: np.ndarray) -> None:
-        image = np.ascontiguousarray(image[: self.height, : self.width])
-        frame = av.VideoFrame.from_ndarray(image, format=self.in_format)
+        if self.in_format == "yuv420p":
+            if image.shape != (self.height * 3 // 2, self.width):
+                raise ValueError(
+                    f"yuv420p frame of shape {image.shape} for a {self.width}x{self.height} video"
+                )
+        else:
+            image = np.ascontiguousarray(image[: self.height, : self.width])
+        self._encode(av.VideoFrame.from_ndarray(image, format=self.in_format))
+
+    def write_frame(self, frame: Any) -> None:
+        """Encode a decoded ``av.VideoFrame`` as it is (converted only if its size or format differ)."""
+        if (frame.width, frame.height) != (
+            self.width,
+            self.height,
+        ) or frame.format.name != self._stream.pix_fmt:
+            bgr = np.ascontiguousarray(frame.to_ndarray(format="bgr24")[: self.height, : self.width])
+            frame = av.VideoFrame.from_ndarray(bgr, format="bgr24")
+        self._encode(frame)
+
+    def _encode(self, frame: Any) -> None:
         frame.pts = self._count
+        frame.time_base = self._time_base  # a decoded frame carries its source's time base
         self._count += 1
         for packet in self._stream.encode(frame):
             self._container.mux(packet)
@@ -237,6 +287,77 @@ class VideoWriter:
             self.close()
         else:
             self._container.close()
+
+
+def even_box(box: tuple[int, int, int, int], width: int, height: int) -> tuple[int, int, int, int]:
+    """Grow ``(x0, y0, x1, y1)`` to even corners, so it covers whole 2x2 blocks of 4:2:0 chroma."""
+    x0, y0, x1, y1 = box
+    return max(0, x0 - x0 % 2), max(0, y0 - y0 % 2), min(width, x1 + x1 % 2), min(height, y1 + y1 % 2)
+
+
+_local = threading.local()
+
+
+def _reformatter() -> Any:
+    """A per-thread swscale converter: it keeps its context between same-sized crops (a new one per
+    frame, as ``VideoFrame.reformat`` makes, costs more than converting a small crop)."""
+    if not hasattr(_local, "reformatter"):
+        from av.video.reformatter import VideoReformatter
+
+        _local.reformatter = VideoReformatter()
+    return _local.reformatter
+
+
+def _yuv_planes(yuv: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Views of the Y, U, V planes of a packed yuv420p array (``VideoFrame.to_ndarray("yuv420p")``)."""
+    flat = yuv.reshape(-1)
+    y_size, c_size = width * height, (width // 2) * (height // 2)
+    return (
+        flat[:y_size].reshape(height, width),
+        flat[y_size : y_size + c_size].reshape(height // 2, width // 2),
+        flat[y_size + c_size : y_size + 2 * c_size].reshape(height // 2, width // 2),
+    )
+
+
+def yuv_crop_to_bgr(yuv: np.ndarray, width: int, height: int, box: tuple[int, int, int, int]) -> np.ndarray:
+    """BGR pixels of the even-cornered ``box`` of a yuv420p frame, converted like a whole frame would be."""
+    x0, y0, x1, y1 = box
+    y_pl, u_pl, v_pl = _yuv_planes(yuv, width, height)
+    parts = (
+        y_pl[y0:y1, x0:x1],
+        u_pl[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2],
+        v_pl[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2],
+    )
+    packed = np.concatenate([p.reshape(-1) for p in parts]).reshape((y1 - y0) * 3 // 2, x1 - x0)
+    frame = av.VideoFrame.from_ndarray(packed, format="yuv420p")
+    return _reformatter().reformat(frame, format="bgr24").to_ndarray()
+
+
+def paste_bgr(
+    yuv: np.ndarray, width: int, height: int, bgr: np.ndarray, box: tuple[int, int, int, int],
+    mask: np.ndarray | None = None,
+) -> None:  # fmt: skip
+    """Write BGR pixels into the even-cornered ``box`` of a yuv420p frame, in place.
+
+    With ``mask`` (same size as ``bgr``, non-zero = changed) only the changed pixels and the chroma
+    of their 2x2 blocks are written: everything else keeps the decoder's exact values.
+    """
+    x0, y0, x1, y1 = box
+    converted = av.VideoFrame.from_ndarray(np.ascontiguousarray(bgr), format="bgr24").reformat(
+        format="yuv420p"
+    )
+    new_y, new_u, new_v = _yuv_planes(converted.to_ndarray(), x1 - x0, y1 - y0)
+    y_pl, u_pl, v_pl = _yuv_planes(yuv, width, height)
+    cy = (slice(y0 // 2, y1 // 2), slice(x0 // 2, x1 // 2))
+    if mask is None:
+        y_pl[y0:y1, x0:x1] = new_y
+        u_pl[cy], v_pl[cy] = new_u, new_v
+        return
+    changed = mask > 0
+    np.copyto(y_pl[y0:y1, x0:x1], new_y, where=changed)
+    block = changed.reshape(changed.shape[0] // 2, 2, changed.shape[1] // 2, 2).any(axis=(1, 3))
+    np.copyto(u_pl[cy], new_u, where=block)
+    np.copyto(v_pl[cy], new_v, where=block)
 
 
 def add_source_audio(video_only: Path, source: Path, dst: Path, *, threads: int = 1) -> None:

@@ -6,10 +6,13 @@ logo's outline is an edge in nearly every sample, moving content's edges are not
 pixels are grouped into blobs; a blob is a logo when it is small, not a frame-wide line (letterbox,
 ticker border), and stands out from its surroundings (a static scene has persistent edges
 everywhere, a logo only inside its box). ``tv`` logos are searched in the four corners,
-``internet`` watermarks anywhere. The boxes are then inpainted (OpenCV Telea) in every frame.
+``internet`` watermarks anywhere. The boxes are then filled from their surroundings in every frame
+(``_regions.fill``, a push-pull pyramid fill), working on the box's crop only.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -22,6 +25,7 @@ SAMPLES = 48
 ANALYSIS_WIDTH = 640
 PERSISTENT = 0.7  # share of samples in which a logo pixel is on an edge
 CORNER = (0.34, 0.3)  # corner zone size (share of width, height) for tv logos
+FILL_BAND = 16  # pixels around a box the fill learns the background from
 
 
 def parse_models(value: object) -> set[str]:
@@ -113,16 +117,30 @@ def run(ctx: JobContext) -> AlgorithmResult:
     else:
         boxes = find_logos(ctx, info, models)
         ctx.log(f"found logo boxes {boxes}")
-    mask = np.zeros((info.height, info.width), np.uint8)
+    # Each box is filled from a band around it; only the box (plus that band) is converted to BGR and
+    # back, the rest of every frame goes to the encoder in the decoder's own YUV.
+    w, h = info.width - info.width % 2, info.height - info.height % 2
+    work: list[tuple[tuple[int, int, int, int], np.ndarray]] = []
     for x0, y0, x1, y1 in boxes:
-        mask[y0:y1, x0:x1] = 255
-
-    def clean(frame: _video.Frame) -> np.ndarray:
-        image = frame.image
-        for box in boxes:
-            _regions.inpaint(image, mask, box)
-        return image
+        crop = _video.even_box(_regions.grow((x0, y0, x1, y1), FILL_BAND, w, h), w, h)
+        mask = np.zeros((crop[3] - crop[1], crop[2] - crop[0]), np.uint8)
+        mask[max(0, y0 - crop[1]) : y1 - crop[1], max(0, x0 - crop[0]) : x1 - crop[0]] = 255
+        work.append((crop, mask))
 
     target = ctx.new_output(ext=".mp4")
-    _video.transform_video(ctx.input_path, target.path, clean, threads=ctx.threads, workdir=ctx.workdir)
+    tmp = Path(ctx.workdir) / "delogo.video-only.mp4"
+    with _video.VideoWriter(
+        tmp, info.width, info.height, info.fps, threads=ctx.threads, in_format="yuv420p"
+    ) as writer:
+        for _i, _t, frame in _video.iter_raw_frames(ctx.input_path, threads=ctx.threads):
+            if frame.format.name != "yuv420p" or (frame.width, frame.height) != (w, h):
+                frame = frame.reformat(width=w, height=h, format="yuv420p")
+            yuv = frame.to_ndarray()
+            for crop, mask in work:
+                bgr = _video.yuv_crop_to_bgr(yuv, w, h, crop)
+                _video.paste_bgr(yuv, w, h, _regions.fill(bgr, mask), crop, mask)
+            writer.write(yuv)
+        if writer.frames_written == 0:
+            raise AlgorithmError("Input: no video frame could be decoded")
+    _video.add_source_audio(tmp, ctx.input_path, target.path, threads=ctx.threads)
     return AlgorithmResult(outputs=[target], result={})
