@@ -35,6 +35,7 @@ class VideoInfo:
     frame_count: int  # estimated when the container does not say
     has_audio: bool
     audio_codec: str | None
+    video_codec: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ def probe(path: Path) -> VideoInfo:
             frame_count=frames,
             has_audio=audio is not None,
             audio_codec=audio.codec_context.name if audio is not None else None,
+            video_codec=vs.codec_context.name,
         )
 
 
@@ -343,10 +345,11 @@ def paste_bgr(
     of their 2x2 blocks are written: everything else keeps the decoder's exact values.
     """
     x0, y0, x1, y1 = box
-    converted = av.VideoFrame.from_ndarray(np.ascontiguousarray(bgr), format="bgr24").reformat(
-        format="yuv420p"
-    )
-    new_y, new_u, new_v = _yuv_planes(converted.to_ndarray(), x1 - x0, y1 - y0)
+    # OpenCV's BT.601 limited-range conversion: within one level of swscale's, with no per-call setup
+    import cv2
+
+    packed = cv2.cvtColor(np.ascontiguousarray(bgr), cv2.COLOR_BGR2YUV_I420)
+    new_y, new_u, new_v = _yuv_planes(packed, x1 - x0, y1 - y0)
     y_pl, u_pl, v_pl = _yuv_planes(yuv, width, height)
     cy = (slice(y0 // 2, y1 // 2), slice(x0 // 2, x1 // 2))
     if mask is None:
@@ -378,6 +381,27 @@ def add_source_audio(video_only: Path, source: Path, dst: Path, *, threads: int 
          "-c:v", "copy", *audio, *extra, str(dst)],
         "muxing the source audio",
     )  # fmt: skip
+
+
+def copy_source(source: Path, dst: Path, *, threads: int = 1) -> bool:
+    """Write ``dst`` (MP4) as the source's own H.264 stream and audio, bit-exact, when nothing changed.
+
+    Returns False (and writes nothing) when the source video is not H.264, so the caller encodes.
+    """
+    info = probe(source)
+    if info.video_codec != "h264":
+        return False
+    audio: list[str] = []
+    if info.has_audio:
+        audio = ["-map", "0:a:0", "-c:a"] + (
+            ["copy"] if info.audio_codec in _MP4_AUDIO else ["aac", "-b:a", "160k"]
+        )
+    run_ffmpeg(
+        ["-threads", str(threads), "-i", str(source), "-map", "0:v:0", "-c:v", "copy", *audio,
+         "-movflags", "+faststart", str(dst)],
+        "copying the unchanged source",
+    )  # fmt: skip
+    return True
 
 
 def transform_video(

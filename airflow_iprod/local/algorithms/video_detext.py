@@ -11,7 +11,9 @@ inpainted (OpenCV Telea). Frames outside ``Time`` are passed through untouched.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -22,6 +24,8 @@ from airflow_iprod.local.algorithms.base import AlgorithmError, AlgorithmResult,
 DEFAULT_REGION = [[0.0, 0.7, 1.0, 0.3]]
 MULTI_RANGE_MODEL = "algo-video-detext-new"
 CONTRAST = 40  # grey levels a stroke stands out from its neighbourhood
+FILL_BAND = 16  # pixels around the strokes the fill learns the background from
+CRF = 12  # x264 quality of the output: untouched frames come back at >= 45 dB
 
 
 def parse_time(value: object, model_id: str | None) -> list[tuple[float, float]] | None:
@@ -106,9 +110,16 @@ def run(ctx: JobContext) -> AlgorithmResult:
     near = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))  # captions do not move
     tmp = Path(ctx.workdir) / "detext.video-only.mp4"
     removed = 0
+    w, h = info.width - info.width % 2, info.height - info.height % 2
 
     line_kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (max(9, info.height // 24) * 2, 5))
-    Item = tuple[_video.Frame, np.ndarray | None, np.ndarray]  # frame, raw text mask, grey before cleaning
+
+    @dataclass
+    class Item:
+        frame: Any  # the decoded av.VideoFrame, encoded as it is when nothing is removed
+        image: np.ndarray | None = None  # BGR, only for frames inside Time
+        raw: np.ndarray | None = None  # raw text mask
+        gray: np.ndarray | None = None  # grey, int16
 
     def still(mask: np.ndarray, gray: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
         """Keep only text lines whose picture is unchanged in a neighbouring frame (captions stand still)."""
@@ -117,47 +128,78 @@ def run(ctx: JobContext) -> AlgorithmResult:
         keep = np.zeros(count, bool)
         for i in range(1, count):
             x, y, w, h = stats[i, :4]
-            crop = gray[y : y + h, x : x + w].astype(np.int16)
+            crop = gray[y : y + h, x : x + w]
             diffs = [float(np.abs(crop - o[y : y + h, x : x + w]).mean()) for o in others]
             keep[i] = bool(diffs) and min(diffs) < 6.0
         return np.where(keep[labels], mask, 0).astype(np.uint8)
 
-    def cleaned(cur: Item, prev: Item | None, nxt: Item | None) -> np.ndarray:
+    def cleaned(cur: Item, prev: Item | None, nxt: Item | None) -> np.ndarray | None:
+        """The frame as yuv420p with its captions filled, or None when nothing is to be removed."""
         nonlocal removed
-        frame, raw, gray = cur
-        if raw is None or not raw.any():
-            return frame.image
-        neighbours = [n for n in (prev, nxt) if n is not None and n[1] is not None]
+        if cur.raw is None or cur.image is None or not cur.raw.any():
+            return None
+        neighbours = [n for n in (prev, nxt) if n is not None and n.raw is not None]
         if not neighbours:
-            return frame.image
-        around = neighbours[0][1]
+            return None
+        around = neighbours[0].raw
         for n in neighbours[1:]:
-            around = cv2.bitwise_or(around, n[1])
-        stable = cv2.bitwise_and(raw, cv2.dilate(around, near))
+            around = cv2.bitwise_or(around, n.raw)
+        stable = cv2.bitwise_and(cur.raw, cv2.dilate(around, near))
         if stable.any():
-            stable = still(stable, gray, [n[2] for n in neighbours])
+            stable = still(stable, cur.gray, [n.gray for n in neighbours if n.gray is not None])
         if not stable.any():
-            return frame.image
+            return None
         mask = cv2.dilate(stable, grow, iterations=2)
+        frame = cur.frame
+        if frame.format.name != "yuv420p" or (frame.width, frame.height) != (w, h):
+            frame = frame.reformat(width=w, height=h, format="yuv420p")
+        yuv = frame.to_ndarray()
         for box in boxes:
-            _regions.inpaint(frame.image, mask, box, radius=4)
+            # only the crop around this box's strokes is converted, filled and written back
+            x0, y0, x1, y1 = _regions.grow(box, FILL_BAND, w, h)
+            ys, xs = np.nonzero(mask[y0:y1, x0:x1])
+            if ys.size == 0:
+                continue
+            crop = _regions.grow((x0 + int(xs.min()), y0 + int(ys.min()), x0 + int(xs.max()) + 1,
+                                  y0 + int(ys.max()) + 1), FILL_BAND, w, h)  # fmt: skip
+            cx0, cy0, cx1, cy1 = crop = _video.even_box(crop, w, h)
+            # strokes of this box only (another box's strokes are known pixels here, as in the source)
+            sub = np.zeros((cy1 - cy0, cx1 - cx0), np.uint8)
+            bx0, by0, bx1, by1 = _regions.grow(box, FILL_BAND, w, h)
+            ix0, iy0, ix1, iy1 = max(cx0, bx0), max(cy0, by0), min(cx1, bx1), min(cy1, by1)
+            sub[iy0 - cy0 : iy1 - cy0, ix0 - cx0 : ix1 - cx0] = mask[iy0:iy1, ix0:ix1]
+            bgr = cur.image[cy0:cy1, cx0:cx1]  # the same pixels yuv_crop_to_bgr would give
+            _video.paste_bgr(yuv, w, h, _regions.fill(bgr, sub), crop, sub)
         removed += 1
-        return frame.image
+        return yuv
+
+    def emit(writer: _video.VideoWriter, cur: Item, prev: Item | None, nxt: Item | None) -> None:
+        yuv = cleaned(cur, prev, nxt)
+        if yuv is None:
+            writer.write_frame(cur.frame)  # untouched: the decoder's pixels, no colour conversion
+        else:
+            writer.write(yuv)
 
     # One frame of look-ahead: frame t is written once frame t+1 is known.
-    with _video.VideoWriter(tmp, info.width, info.height, info.fps, threads=ctx.threads, crf=12) as writer:
+    with _video.VideoWriter(tmp, info.width, info.height, info.fps, threads=ctx.threads, crf=CRF,
+                            in_format="yuv420p") as writer:  # fmt: skip
         prev: Item | None = None
         current: Item | None = None
-        for frame in _video.iter_frames(ctx.input_path, threads=ctx.threads):
-            raw = text_mask(frame.image, boxes) if active(frame.time) else None
-            item = (frame, raw, cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY).astype(np.int16))
+        for _i, t, frame in _video.iter_raw_frames(ctx.input_path, threads=ctx.threads):
+            item = Item(frame)
+            if active(t):
+                item.image = frame.to_ndarray(format="bgr24")
+                item.raw = text_mask(item.image, boxes)
+                item.gray = cv2.cvtColor(item.image, cv2.COLOR_BGR2GRAY).astype(np.int16)
             if current is not None:
-                writer.write(cleaned(current, prev, item))
+                emit(writer, current, prev, item)
             prev, current = current, item
         if current is None:
             raise AlgorithmError("Input: no video frame could be decoded")
-        writer.write(cleaned(current, prev, None))
+        emit(writer, current, prev, None)
     ctx.log(f"captions removed in {removed} frames")
     target = ctx.new_output(ext=".mp4")
+    if removed == 0 and _video.copy_source(ctx.input_path, target.path, threads=ctx.threads):
+        return AlgorithmResult(outputs=[target], result={})  # nothing removed: the source, bit-exact
     _video.add_source_audio(tmp, ctx.input_path, target.path, threads=ctx.threads)
     return AlgorithmResult(outputs=[target], result={})
