@@ -45,7 +45,8 @@ def parse_time(value: object, model_id: str | None) -> list[tuple[float, float]]
     if isinstance(raw, list) and len(raw) == 2 and all(isinstance(v, (int, float)) for v in raw):
         ranges = [raw]
     elif isinstance(raw, list) and raw and all(isinstance(v, list) for v in raw):
-        if model_id != MULTI_RANGE_MODEL:
+        # The catalog hands over one range as [[s, e]]: only several ranges need the new model.
+        if len(raw) > 1 and model_id != MULTI_RANGE_MODEL:
             raise AlgorithmError(
                 f"JobParams.Time: several ranges {value!r} need ModelId {MULTI_RANGE_MODEL}; "
                 "with the default model give one [start, end]"

@@ -225,11 +225,6 @@ def test_video_delogo_box_psnr(jobs: Any, submitted: dict, tmp_path: Path, api: 
 
 
 @_skip("VideoDetext")
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: the catalog turns Time [start, end] into [[start, end]] and video_detext.py then "
-    "refuses it as 'several ranges' unless ModelId is algo-video-detext-new, so any Time fails via Submit",
-)
 def test_video_detext_in_time_only(jobs: Any, submitted: dict, tmp_path: Path) -> None:
     job, cap = submitted["detext-ice"]
     jobs.wait(job)
