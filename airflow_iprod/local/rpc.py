@@ -280,6 +280,14 @@ class RpcApi:
                 NOT_AVAILABLE_CODE,
                 f"FunctionName={name} is not available in the local engine; available: {available}",
             )
+        from airflow_iprod.local.algorithms.base import AlgorithmError, UnsupportedOption
+
+        try:
+            algorithms.check_params(name, job_params)
+        except UnsupportedOption as err:
+            raise ApiError(NOT_AVAILABLE_CODE, f"{err} (the cloud service accepts it)") from None
+        except AlgorithmError as err:
+            raise errors.invalid_parameter(str(err)) from None
         return job_params
 
     def _resolve_input(self, spec: Any, input_type: str, media: str | None, field: str) -> str:

@@ -10,6 +10,7 @@ import importlib
 import importlib.util
 import re
 from collections.abc import Callable
+from typing import Any
 
 from airflow_iprod.local.algorithms.base import AlgorithmResult, JobContext
 
@@ -21,6 +22,19 @@ def module_name(function_name: str) -> str:
 
 def is_available(function_name: str) -> bool:
     return importlib.util.find_spec(f"{__name__}.{module_name(function_name)}") is not None
+
+
+def check_params(function_name: str, params: dict[str, Any]) -> None:
+    """Refuse at Submit what the local engine cannot serve (e.g. ASR in Chinese).
+
+    An algorithm module opts in by defining a cheap ``check_params(params)`` that raises
+    ``UnsupportedOption`` (an option only the cloud serves) or ``AlgorithmError`` (a value it cannot
+    use); the catalog has already checked the documented rules.
+    """
+    module = importlib.import_module(f"{__name__}.{module_name(function_name)}")
+    check = getattr(module, "check_params", None)
+    if check is not None:
+        check(params)
 
 
 def load(function_name: str) -> Callable[[JobContext], AlgorithmResult]:

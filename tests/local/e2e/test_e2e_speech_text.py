@@ -75,28 +75,17 @@ def test_asr_word_error_rate(jobs: Any, submitted: dict, tmp_path: Path) -> None
     assert score <= 0.40  # PocketSphinx on espeak speech: ~33% measured here
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine gap: ASR lang=zh passes Submit (the catalog allows zh) and only the worker refuses it "
-    "(Fail, NotSupportedLocally); issue 4 asks Submit to refuse options the local engine cannot serve",
-)
 def test_asr_chinese_refused_at_submit(jobs: Any, upload: Any) -> None:
+    """The local engine has English speech models only: Submit refuses lang=zh, no job is created."""
     from Tea.exceptions import TeaException
 
-    if not is_available("ASR"):
-        pytest.skip("ASR not in the local engine yet")
     buf = io.BytesIO()
     sf.write(buf, np.zeros(16000, np.float32), 16000, format="WAV")
     url = upload(buf.getvalue(), "e2e/speech/in/quiet.wav")
-    try:
-        job = jobs.submit("mts", "ASR", url, f"{OUT}/asr-zh/{{source}}.srt", {"lang": "zh"})
-    except TeaException as err:  # refused at Submit, as the issue asks
-        assert "lang" in str(err.message) and "zh" in str(err.message)
-        return
-    # Accepted at Submit: then the job must fail with the option named, never return a fake transcript.
-    jobs.wait(job, timeout=60, expect="Fail")
-    assert "lang" in job.result["Message"]
-    pytest.fail(f"lang=zh was accepted at Submit and failed only in the worker: {job.result}")
+    with pytest.raises(TeaException) as err:
+        jobs.submit("mts", "ASR", url, f"{OUT}/asr-zh/{{source}}.srt", {"lang": "zh"})
+    assert err.value.code == "NotSupported.LocalEngine"
+    assert "JobParams.lang" in err.value.message and "'zh'" in err.value.message
 
 
 def _tts(jobs: Any, job: Any, tmp_path: Path) -> tuple[np.ndarray, int, dict]:
@@ -131,3 +120,19 @@ def test_async_text_to_speech_rate(jobs: Any, submitted: dict, tmp_path: Path) -
     ratio = normal["Duration"] / fast["Duration"]
     print(f"E2E AsyncTextToSpeech (mts): speech_rate 1.5 is {ratio:.2f}x shorter than 1.0")
     assert 1.3 <= ratio <= 1.7
+
+
+def test_tts_unknown_voice_refused_at_submit(jobs: Any) -> None:
+    """A voice the local espeak-ng data lacks is refused at Submit, naming the field and the choices."""
+    from Tea.exceptions import TeaException
+
+    with pytest.raises(TeaException) as err:
+        jobs.submit(
+            "mts",
+            "TextToSpeech",
+            None,
+            f"{OUT}/tts-bad/{{timestamp}}.wav",
+            {"text": "hi", "voice": "xx-nope"},
+        )
+    assert err.value.code == "InvalidParameter"
+    assert "voice" in err.value.message and "xx-nope" in err.value.message and "en-us" in err.value.message
