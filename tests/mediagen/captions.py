@@ -5,7 +5,7 @@ each cue ``(start, end, text)`` is visible on the frames with ``start <= t < end
 ``testsrc2`` (busy, moving), ``color`` (flat), ``noise`` (flat colour with strong moving grain) and
 ``lowcontrast`` (moving grain, grey text on grey with a thin outline: hard for OCR). Optional mono
 audio (e.g. espeak narration) is muxed as AAC. Chinese needs a CJK font: ``CJK_FONT`` is the
-WenQuanYi Micro Hei face from the ``paperang-p2-fonts-cjk`` wheel, or None when it is not installed.
+WenQuanYi Micro Hei face from the ``paperang-p2-fonts-cjk`` wheel (a test dependency).
 """
 
 from __future__ import annotations
@@ -24,17 +24,17 @@ from airflow_iprod.local.algorithms._srt import Cue, write_srt
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def _cjk_font() -> Path | None:
-    try:
-        import paperang_p2_fonts_cjk
-    except ImportError:
-        return None
+def _cjk_font() -> Path:
+    """WenQuanYi Micro Hei from the ``paperang-p2-fonts-cjk`` wheel (a declared test dependency)."""
+    import paperang_p2_fonts_cjk
+
     path = Path(paperang_p2_fonts_cjk.__file__).parent / "fonts" / "wqy-microhei.ttc"
-    return path if path.is_file() else None
+    if not path.is_file():
+        raise FileNotFoundError(f"CJK font missing from the paperang-p2-fonts-cjk wheel: {path}")
+    return path
 
 
 CJK_FONT = _cjk_font()
-LATIN_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 ENGLISH = (
     (0.6, 2.8, "The quick brown fox jumps over the lazy dog"),
@@ -108,7 +108,7 @@ def caption_clip(
 ) -> CaptionClip:
     """Draw ``cues`` centred at ``y_frac`` of the height. ``extra`` adds (start, end, text, y_frac)
     captions elsewhere (a second track) that are part of the truth too."""
-    font = font or CJK_FONT or LATIN_FONT
+    font = font or CJK_FONT
     w, h = size
     low = background == "lowcontrast"
     style = (

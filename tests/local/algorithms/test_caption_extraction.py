@@ -9,10 +9,8 @@ import pytest
 from airflow_iprod.local.algorithms import _captions
 from airflow_iprod.local.algorithms._srt import Cue, parse_srt
 from airflow_iprod.local.algorithms.base import AlgorithmError
-from tests.mediagen.captions import CHINESE, CJK_FONT, ENGLISH, MIXED, caption_clip
+from tests.mediagen.captions import CHINESE, ENGLISH, MIXED, caption_clip
 from tests.mediagen.metrics_text import cer, edit_distance, normalise
-
-needs_cjk = pytest.mark.skipif(CJK_FONT is None, reason="CJK font wheel paperang-p2-fonts-cjk not installed")
 
 
 def score(truth: list[Cue], found: list[Cue]) -> tuple[float, float, float]:
@@ -63,7 +61,6 @@ def test_english_on_moving_background(run_algorithm, clips, monkeypatch) -> None
     assert len(cues) == len(clip.truth), cues  # no flicker cues from the busy background
 
 
-@needs_cjk
 @pytest.mark.slow
 def test_chinese_on_moving_background(run_algorithm, clips) -> None:
     clip = caption_clip(clips / "zh.mp4", CHINESE, background="testsrc2")
@@ -74,7 +71,6 @@ def test_chinese_on_moving_background(run_algorithm, clips) -> None:
     assert len(cues) == len(clip.truth), cues
 
 
-@needs_cjk
 @pytest.mark.slow
 def test_mixed_on_grain_at_two_samples_per_second(run_algorithm, clips) -> None:
     clip = caption_clip(clips / "mixed.mp4", MIXED, background="noise")

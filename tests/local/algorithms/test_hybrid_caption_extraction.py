@@ -7,14 +7,13 @@ import pytest
 from airflow_iprod.local.algorithms._srt import parse_srt
 from airflow_iprod.local.algorithms.base import AlgorithmError
 from tests.local.algorithms.test_caption_extraction import score
-from tests.mediagen.captions import CHINESE, CJK_FONT, caption_clip
+from tests.mediagen.captions import CHINESE, caption_clip
 
 # The last two Chinese cues: on grey-on-grain the long one is misread by a single-sample reading.
 CUES = tuple((a - 5.0, b - 5.0, text) for a, b, text in CHINESE[2:])
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(CJK_FONT is None, reason="CJK font wheel paperang-p2-fonts-cjk not installed")
 def test_never_worse_than_caption_extraction_on_low_contrast(run_algorithm, tmp_path) -> None:
     clip = caption_clip(tmp_path / "low.mp4", CUES, background="lowcontrast", seconds=6.5)
     plain = run_algorithm("CaptionExtraction", clip.path, {"lang": "ch"})

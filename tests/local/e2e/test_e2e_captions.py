@@ -11,7 +11,7 @@ import pytest
 
 from airflow_iprod.local.algorithms import is_available
 from airflow_iprod.local.algorithms._srt import Cue, parse_srt
-from tests.mediagen.captions import CHINESE, CJK_FONT, ENGLISH, caption_clip, narration
+from tests.mediagen.captions import CHINESE, ENGLISH, caption_clip, narration
 from tests.mediagen.metrics_text import cer
 
 pytestmark = pytest.mark.slow
@@ -38,14 +38,13 @@ def submitted(jobs: Any, upload: Any, tmp_path_factory: pytest.TempPathFactory) 
                         {"fps": FPS, "lang": "en"}),
             talk,
         )  # fmt: skip
-        if CJK_FONT is not None:
-            zh = caption_clip(tmp / "lesson-zh.mp4", CHINESE[:2], seconds=ZH_SECONDS, background="color")
-            url = upload(zh.path, "e2e/captions/in/lesson-zh.mp4")
-            out["ce-mts"] = (
-                jobs.submit("mts", "CaptionExtraction", url, "oss://media/e2e/captions/zh/{source}.srt",
-                            {"fps": FPS, "lang": "ch"}),
-                zh,
-            )  # fmt: skip
+        zh = caption_clip(tmp / "lesson-zh.mp4", CHINESE[:2], seconds=ZH_SECONDS, background="color")
+        url = upload(zh.path, "e2e/captions/in/lesson-zh.mp4")
+        out["ce-mts"] = (
+            jobs.submit("mts", "CaptionExtraction", url, "oss://media/e2e/captions/zh/{source}.srt",
+                        {"fps": FPS, "lang": "ch"}),
+            zh,
+        )  # fmt: skip
         # A file the Submit probe accepts (an MP4 container) but with no picture: the algorithm refuses it.
         from tests.mediagen.video import ffmpeg
 
@@ -87,7 +86,6 @@ def test_caption_extraction_english_ice(jobs: Any, submitted: dict, tmp_path: Pa
 
 
 @_skip("CaptionExtraction")
-@pytest.mark.skipif(CJK_FONT is None, reason="no CJK font installed to draw Chinese captions")
 def test_caption_extraction_chinese_mps(jobs: Any, submitted: dict, tmp_path: Path) -> None:
     job, clip = submitted["ce-mts"]
     _check_cues(jobs, job, clip, tmp_path, 0.02)
