@@ -56,7 +56,7 @@ def matte(image: np.ndarray, key: np.ndarray) -> np.ndarray:
     alpha *= 1.6
     alpha -= 0.3  # (share - 0.5) * 1.6 + 0.5
     np.clip(alpha, 0.0, 1.0, out=alpha)
-    alpha[(d < BACKGROUND_CUT) | (local < FOREGROUND_NEAR)] = 0.0
+    np.copyto(alpha, 0.0, where=(d < BACKGROUND_CUT) | (local < FOREGROUND_NEAR))
     return alpha
 
 
@@ -71,14 +71,20 @@ def _foreground_u8(image: np.ndarray, alpha: np.ndarray, key_bgr: np.ndarray) ->
     Solid pixels are their own colour; under alpha 0 the colour is invisible and is left as the
     source's (smooth, cheap to encode) instead of an un-mixed extreme.
     """
-    fg = image.copy()
-    soft = (alpha > 0.0) & (alpha < 1.0)
-    if soft.any():
-        a = alpha[soft][:, None]
-        mixed = (image[soft].astype(np.float32) - (1.0 - a) * key_bgr) / np.maximum(a, 0.05)
-        fg[soft] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
-    np.minimum(fg[..., 1], np.maximum(fg[..., 0], fg[..., 2]), out=fg[..., 1])  # spill: G <= max(R, B)
-    return fg
+    soft = _soft(alpha)
+    flat = image.reshape(-1, 3)
+    if soft.size:
+        a = alpha.reshape(-1)[soft][:, None]
+        mixed = (flat[soft].astype(np.float32) - (1.0 - a) * key_bgr) / np.maximum(a, 0.05)
+        flat = flat.copy()
+        flat[soft] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
+    b, g, r = cv2.split(flat.reshape(image.shape))
+    return cv2.merge([b, cv2.min(g, cv2.max(b, r)), r])  # spill: G <= max(R, B)
+
+
+def _soft(alpha: np.ndarray) -> np.ndarray:
+    """Flat indices of the pixels whose alpha is strictly between 0 and 1."""
+    return np.flatnonzero((alpha > 0.0) & (alpha < 1.0))
 
 
 def cover_resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -113,13 +119,14 @@ def run(ctx: JobContext) -> AlgorithmResult:
             alpha = matte(frame.image, key)
             fg = _foreground_u8(frame.image, alpha, key_bgr)
             out = background_u8.copy()
-            solid = alpha >= 1.0
-            out[solid] = fg[solid]
-            soft = (alpha > 0.0) & ~solid
-            if soft.any():
-                a = alpha[soft][:, None]
-                blend = fg[soft].astype(np.float32) * a + background[soft] * (1 - a)
-                out[soft] = np.clip(blend + 0.5, 0, 255).astype(np.uint8)
+            out = cv2.copyTo(fg, (alpha >= 1.0).view(np.uint8), out)
+            soft = _soft(alpha)
+            if soft.size:
+                a = alpha.reshape(-1)[soft][:, None]
+                blend = fg.reshape(-1, 3)[soft].astype(np.float32) * a + background.reshape(-1, 3)[soft] * (
+                    1 - a
+                )
+                out.reshape(-1, 3)[soft] = np.clip(blend + 0.5, 0, 255).astype(np.uint8)
             return out
 
         target = ctx.new_output(ext=".mp4")
