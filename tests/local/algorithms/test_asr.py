@@ -129,3 +129,23 @@ def test_one_file_in_the_asked_format_without_result_type(tmp_path: Path) -> Non
     assert [t.result_type for t in result.outputs] == ["json"]
     assert json.loads(result.outputs[0].path.read_text(encoding="utf-8")) == result.result
     assert result.result["Sentences"] and "report" in result.result["Text"]
+
+
+@pytest.mark.slow
+def test_sound_track_of_a_video(run_algorithm, tmp_path: Path) -> None:
+    import subprocess
+
+    import imageio_ffmpeg
+
+    sentence = "Remember to switch off the lights and lock the door when you leave."
+    wav = _write(
+        tmp_path / "s.wav", np.concatenate([np.zeros(RATE // 2, np.float32), speech.speak(sentence)])
+    )
+    video = tmp_path / "clip"  # no extension: the content is probed, not the name
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "color=c=blue:s=320x180:r=10",
+         "-i", str(wav), "-shortest", "-c:v", "libx264", "-c:a", "aac", "-f", "mp4", str(video)],
+        check=True,
+    )  # fmt: skip
+    result = run_algorithm("ASR", video, {"lang": "en", "format": "srt"}, api="mts")
+    assert wer(sentence, result.result["Text"]) <= CLEAN_WER_MAX, result.result["Text"]
