@@ -32,10 +32,38 @@ MP3_BITRATE = 64000  # mono speech
 
 @functools.cache
 def voice_names() -> tuple[str, ...]:
-    """Language voices of the bundled espeak-ng data, e.g. ``en-us``; each also takes ``+variant``."""
+    """Language voices of the bundled espeak-ng data, e.g. ``en-us``; each also takes ``+variant``.
+
+    Voices whose pronunciation dictionary the wheel lacks (fo, kaa, xex in espeakng-loader 0.2.4) are
+    left out: espeak-ng would silently keep speaking with the previous voice's dictionary.
+    """
+    import espeakng_loader
+
     from airflow_iprod.local.algorithms import _espeak
 
-    return tuple(sorted({v.languages[0].lower() for v in _espeak.list_voices() if v.languages}))
+    data = Path(espeakng_loader.get_data_path())
+    return tuple(
+        sorted(
+            {
+                v.languages[0].lower()
+                for v in _espeak.list_voices()
+                if v.languages
+                and (data / f"{_dictionary(data / 'lang' / v.identifier, v.languages[0])}_dict").is_file()
+            }
+        )
+    )
+
+
+def _dictionary(voice_file: Path, language: str) -> str:
+    """The voice file's ``dictionary`` line, else espeak-ng's default: the language without its region."""
+    try:
+        for line in voice_file.read_text(encoding="utf-8", errors="replace").splitlines():
+            key, _, value = line.strip().partition(" ")
+            if key == "dictionary" and value.strip():
+                return value.strip()
+    except OSError:
+        pass
+    return language.split("-", 1)[0]
 
 
 @functools.cache
