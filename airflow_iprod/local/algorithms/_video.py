@@ -433,24 +433,34 @@ def transform_video(
 def cut_segments(
     source: Path, dst: Path, segments: Sequence[tuple[float, float]], *, threads: int = 1
 ) -> None:
-    """Concatenate the time ranges ``segments`` (seconds) of ``source`` into an MP4, audio included."""
+    """Concatenate the time ranges ``segments`` (seconds) of ``source`` into an MP4, audio included.
+
+    Every segment is its own input, opened with a seek a little before its start and read only up
+    to its end, so ffmpeg decodes the kept ranges (plus a GOP lead-in), not the whole source; the
+    exact frame range is still chosen by ``trim`` on the source's own timeline.
+    """
     if not segments:
         raise AlgorithmError("Input: nothing to cut (no segment selected)")
     info = probe(source)
+    inputs: list[str] = []
     parts: list[str] = []
     labels: list[str] = []
+    lead = 1.0  # seconds decoded before a segment's start; trim keeps the exact range
     for i, (a, b) in enumerate(segments):
-        parts.append(f"[0:v:0]trim=start={a:.6f}:end={b:.6f},setpts=PTS-STARTPTS[v{i}]")
+        seek = max(0.0, a - lead)
+        inputs += ["-ss", f"{seek:.6f}", "-t", f"{b - seek + lead:.6f}", "-i", str(source)]
+        # after an input seek ffmpeg's timeline starts at ``seek``: shift the range by it
+        parts.append(f"[{i}:v:0]trim=start={a - seek:.6f}:end={b - seek:.6f},setpts=PTS-STARTPTS[v{i}]")
         labels.append(f"[v{i}]")
         if info.has_audio:
-            parts.append(f"[0:a:0]atrim=start={a:.6f}:end={b:.6f},asetpts=PTS-STARTPTS[a{i}]")
+            parts.append(f"[{i}:a:0]atrim=start={a - seek:.6f}:end={b - seek:.6f},asetpts=PTS-STARTPTS[a{i}]")
             labels.append(f"[a{i}]")
     n = len(segments)
     parts.append(f"{''.join(labels)}concat=n={n}:v=1:a={1 if info.has_audio else 0}[vout]" + (
         "[aout]" if info.has_audio else ""))  # fmt: skip
     maps = ["-map", "[vout]"] + (["-map", "[aout]", "-c:a", "aac", "-b:a", "160k"] if info.has_audio else [])
     run_ffmpeg(
-        ["-threads", str(threads), "-i", str(source), "-filter_complex", ";".join(parts), *maps,
+        ["-threads", str(threads), *inputs, "-filter_complex", ";".join(parts), *maps,
          "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p",
          "-movflags", "+faststart", str(dst)],
         "cutting the summary",
