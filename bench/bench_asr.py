@@ -1,12 +1,11 @@
 """ASR speed on 60 s of espeak-ng speech: median of 3 runs, as x real time, plus plain decoding time.
 
-Run from the repo root: ``.venv/bin/python bench/bench_asr.py [threads]``.
+Run from the repo root: ``.venv/bin/python bench/bench_asr.py`` (the recogniser uses one thread).
 """
 
 from __future__ import annotations
 
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,7 +23,6 @@ SECONDS = 60.0
 
 
 def main() -> None:
-    threads = int(sys.argv[1]) if len(sys.argv) > 1 else 2
     # whole sentences with 0.6 s pauses, padded with silence to exactly 60 s, so WER has a clean reference
     parts, spoken, filled = [], [], 0
     gap = np.zeros(9600, np.float32)
@@ -45,7 +43,7 @@ def main() -> None:
             out = Path(tmp) / f"out-{result_type}{ext}"
             return OutputTarget(out, f"oss://bench/out-{result_type}{ext}", sequence_id, result_type)
 
-        ctx = JobContext("ASR", "mts", path, {"lang": "en"}, None, Path(tmp), new_output, Path, threads)
+        ctx = JobContext("ASR", "mts", path, {"lang": "en"}, None, Path(tmp), new_output, Path)
         times, text = [], ""
         for _ in range(3):
             start = time.perf_counter()
@@ -58,9 +56,7 @@ def main() -> None:
             decode.append(time.perf_counter() - start)
     median = statistics.median(times)
     speed = SECONDS / median
-    print(
-        f"ASR on {SECONDS:.0f} s of speech, {threads} threads: median {median:.2f} s = {speed:.2f}x real time"
-    )
+    print(f"ASR on {SECONDS:.0f} s of speech, one thread: median {median:.2f} s = {speed:.2f}x real time")
     print(f"  plain decode of the WAV: {statistics.median(decode) * 1000:.1f} ms")
     print(f"  WER over {len(spoken)} sentences: {wer(' '.join(spoken), text):.3f}")
 

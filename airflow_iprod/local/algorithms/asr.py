@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,21 +163,17 @@ def decode(decoder: Any, pcm: np.ndarray, offset: float) -> list[Word]:
     return words
 
 
-def transcribe(audio: np.ndarray, threads: int = 1) -> list[tuple[Word, ...]]:
-    """16 kHz mono float audio -> the words of each utterance (empty utterances left out)."""
+def transcribe(audio: np.ndarray) -> list[tuple[Word, ...]]:
+    """16 kHz mono float audio -> the words of each utterance (empty utterances left out).
+
+    One decoder, one thread: PocketSphinx holds the GIL while it searches (two threads measured no
+    faster), and its noise and cepstral-mean estimates carry from one utterance to the next, so
+    sharing utterances among decoders would make the transcript depend on the thread count.
+    """
     pcm = to_pcm16(prepare(audio))
-    spans = utterances(pcm)
-    workers = max(1, min(threads, len(spans)))
-    # One decoder per thread: PocketSphinx decoders are not shareable, and its search releases the GIL.
-    chunks = [spans[i::workers] for i in range(workers)]
-
-    def work(part: list[tuple[int, int]]) -> list[tuple[int, tuple[Word, ...]]]:
-        decoder = _decoder()
-        return [(s, tuple(decode(decoder, pcm[s:e], s / RATE))) for s, e in part]
-
-    with ThreadPoolExecutor(workers) as pool:
-        done = [item for part in pool.map(work, chunks) for item in part]
-    return [words for _, words in sorted(done, key=lambda item: item[0]) if words]
+    decoder = _decoder()
+    sentences = [tuple(decode(decoder, pcm[s:e], s / RATE)) for s, e in utterances(pcm)]
+    return [words for words in sentences if words]
 
 
 def to_cues(sentences: list[tuple[Word, ...]]) -> list[Cue]:
@@ -190,7 +185,7 @@ def run(ctx: JobContext) -> AlgorithmResult:
 
     _, fmt = check_params(ctx.params)
     audio = load_mono(ctx.input_path, RATE)
-    cues = to_cues(transcribe(audio, ctx.threads))
+    cues = to_cues(transcribe(audio))
     ctx.log(f"{len(audio) / RATE:.1f} s of audio, {len(cues)} sentences")
     result = {"Text": " ".join(c.text for c in cues), "Sentences": [c.as_dict() for c in cues]}
     files = {"srt": to_srt(cues), "json": json.dumps(result, ensure_ascii=False, indent=2) + "\n"}
