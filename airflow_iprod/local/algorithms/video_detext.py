@@ -124,15 +124,21 @@ def run(ctx: JobContext) -> AlgorithmResult:
 
     def still(mask: np.ndarray, gray: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
         """Keep only text lines whose picture is unchanged in a neighbouring frame (captions stand still)."""
-        lines = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, line_kernel)
+        # work on the rows that hold text (plus the closing kernel's reach), not the whole frame
+        rows = np.flatnonzero(mask.any(axis=1))
+        r0, r1 = max(0, int(rows[0]) - 3), min(mask.shape[0], int(rows[-1]) + 4)
+        lines = cv2.morphologyEx(mask[r0:r1], cv2.MORPH_CLOSE, line_kernel)
         count, labels, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
         keep = np.zeros(count, bool)
         for i in range(1, count):
             x, y, w, h = stats[i, :4]
+            y += r0
             crop = gray[y : y + h, x : x + w]
             diffs = [float(np.abs(crop - o[y : y + h, x : x + w]).mean()) for o in others]
             keep[i] = bool(diffs) and min(diffs) < 6.0
-        return np.where(keep[labels], mask, 0).astype(np.uint8)
+        out = np.zeros_like(mask)
+        out[r0:r1] = np.where(keep[labels], mask[r0:r1], 0)
+        return out
 
     def cleaned(cur: Item, prev: Item | None, nxt: Item | None) -> np.ndarray | None:
         """The frame as yuv420p with its captions filled, or None when nothing is to be removed."""
