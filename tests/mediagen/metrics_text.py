@@ -34,15 +34,3 @@ def cer(reference: str, hypothesis: str) -> float:
     """Character error rate: edits (spaces count) / reference characters, after ``normalise``."""
     ref, hyp = normalise(reference), normalise(hypothesis)
     return edit_distance(ref, hyp) / max(1, len(ref))
-
-
-def wer(reference: str, hypothesis: str) -> float:
-    """Word error rate on lower-cased words without punctuation."""
-
-    def words(text: str) -> list[str]:
-        return [
-            "".join(c for c in w if c.isalnum()) for w in text.lower().split() if any(c.isalnum() for c in w)
-        ]
-
-    ref = words(reference)
-    return edit_distance(ref, words(hypothesis)) / max(1, len(ref))

@@ -1,23 +1,15 @@
-"""Word error rate for speech-recognition tests (no dependency: word-level edit distance)."""
+"""Word error rate for speech-recognition tests (word-level edit distance, no dependency)."""
 
 from __future__ import annotations
 
 import re
 
+from tests.mediagen.metrics_text import edit_distance
+
 
 def words(text: str) -> list[str]:
     """Lower-case words, punctuation dropped (apostrophes kept: "don't" is one word)."""
     return re.findall(r"[a-z0-9']+", text.lower())
-
-
-def edit_distance(ref: list[str], hyp: list[str]) -> int:
-    """Substitutions + deletions + insertions turning ``ref`` into ``hyp``."""
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, start=1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, start=1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1]
 
 
 def wer(reference: str, hypothesis: str) -> float:
