@@ -7,6 +7,7 @@ screen mask per frame). Every generator returns its ground truth next to the fil
 
 from __future__ import annotations
 
+import functools
 import subprocess
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -74,10 +75,17 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if err == 0 else float(10 * np.log10(255.0**2 / err))
 
 
-def smooth_background(w: int, h: int, t: float) -> np.ndarray:
-    """A smooth diagonal colour gradient whose colours drift slowly with time (no edges at all)."""
+@functools.lru_cache(maxsize=8)
+def _diagonal(w: int, h: int) -> np.ndarray:
     y, x = np.mgrid[0:h, 0:w].astype(np.float32)
     u = (x / w + 0.6 * y / h) / 1.6
+    u.flags.writeable = False  # shared between calls
+    return u
+
+
+def smooth_background(w: int, h: int, t: float) -> np.ndarray:
+    """A smooth diagonal colour gradient whose colours drift slowly with time (no edges at all)."""
+    u = _diagonal(w, h)
     b = 90 + 80 * np.sin(2 * np.pi * (u * 0.6 + 0.05 * t))
     g = 100 + 60 * np.cos(2 * np.pi * (u * 0.5 - 0.04 * t))
     r = 120 + 70 * np.sin(2 * np.pi * (0.3 + u * 0.4 + 0.03 * t))
