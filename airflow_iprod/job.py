@@ -30,6 +30,8 @@ class JobState:
     output_files: list[str] = field(default_factory=list)
     output_urls: list[str] = field(default_factory=list)
     output_media_ids: list[str] = field(default_factory=list)
+    # MPS: the files found under the output template (its Query lists none); None until looked up
+    listed_outputs: list[str] | None = None
     create_time: str | None = None
     finish_time: str | None = None
     user_data: str | None = None
@@ -56,8 +58,11 @@ class JobState:
     def output_locations(self) -> list[str]:
         """Every output file as an ``oss://bucket/key`` URL, in the order the service listed them.
 
-        ``OutputFiles`` holds object keys; the bucket comes from the submitted output path.
+        ``OutputFiles`` holds object keys; the bucket comes from the submitted output path. MPS
+        jobs give no file list: there the files found by ``IProductionHook.resolve_outputs`` count.
         """
+        if self.listed_outputs is not None:
+            return list(self.listed_outputs)
         bucket = _bucket_of(self.output)
         locations: list[str] = []
         for item in self.output_files:

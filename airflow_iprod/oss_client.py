@@ -7,17 +7,21 @@ Keys, STS token and region come from the ``alibaba_cloud`` connection. The OSS e
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow_iprod.hooks.iproduction import IProductionHook
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
-def oss_client_for(conn_id: str) -> Any:
+def oss_client_for(conn: str | IProductionHook) -> Any:
+    """A client for the connection id ``conn`` (or the connection an existing hook has loaded)."""
     import alibabacloud_oss_v2 as oss
 
     from airflow_iprod.hooks.iproduction import IProductionHook
 
-    hook = IProductionHook(conn_id)
+    hook = conn if isinstance(conn, IProductionHook) else IProductionHook(conn)
     settings = hook.settings()
     endpoint = hook.extras.get("oss_endpoint")
     local = endpoint is None and settings.endpoint.rsplit(":", 1)[0] in LOCAL_HOSTS

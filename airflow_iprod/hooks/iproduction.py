@@ -355,6 +355,38 @@ class IProductionHook(AlibabaBaseHook):
             "CancelIProductionJob", lambda c, m: c.cancel_iproduction_job_async(m), {"JobId": job_id}, True
         )
 
+    def resolve_outputs(self, state: JobState, *, submitted_at: float | None = None) -> JobState:
+        """Fill ``state.listed_outputs`` for a finished MPS job (its Query answer lists no files).
+
+        Once per job, on completion: a template without placeholders is the output itself; otherwise
+        one bounded listing of the template's fixed prefix through the object API with this
+        connection's credentials (see :mod:`airflow_iprod.mps_outputs`). ``submitted_at`` (epoch
+        seconds, when known) bounds ``{timestamp}`` and leaves out objects older than the job.
+        ICE jobs and unfinished or failed jobs are returned unchanged.
+        """
+        if self.api != catalog.MTS or not state.is_success or not state.output:
+            return state
+        if state.listed_outputs is not None:
+            return state
+        from airflow_iprod.mps_outputs import find_outputs
+        from airflow_iprod.oss_client import oss_client_for
+
+        state.listed_outputs = find_outputs(
+            state.output,
+            state.input,
+            lambda: oss_client_for(self),
+            not_before=submitted_at,
+            not_after=time.time(),
+            warn=self.log.warning,
+        )
+        if not state.listed_outputs:
+            self.log.warning(
+                "MPS job %s succeeded but no object under %s matches its output template",
+                state.job_id,
+                state.output,
+            )
+        return state
+
     @property
     def can_cancel(self) -> bool:
         return self.api == catalog.ICE

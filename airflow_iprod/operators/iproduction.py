@@ -47,7 +47,7 @@ def resolve_input(value: Any, input_type: str = "OSS") -> str:
     """Accept an OSS URL / media ID, or an upstream IProduction result dict (``upstream.output``).
 
     A result dict gives its single output file; when the upstream job wrote several files, pick one
-    with ``upstream.output["Outputs"][i]`` (order as the service listed them).
+    with ``upstream.output["Outputs"][i]`` (order as the service listed them; for MPS, by ``{sequenceId}``).
     """
     if isinstance(value, str):
         return value
@@ -97,8 +97,10 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
     :param cancel_on_kill: cancel the job when the task is killed (ICE; MPS has no Cancel API).
 
     Returns a JSON-able dict: ``JobId``, ``Status``, ``FunctionName``, ``Result`` (parsed),
-    ``OutputFiles``, ``OutputUrls``, ``OutputMediaIds``, ``Outputs`` (every output as ``oss://``) and
-    ``Output`` (the single output, or None when there are several).
+    ``OutputFiles``, ``OutputUrls``, ``OutputMediaIds``, ``Outputs`` (every output as ``oss://``; MPS
+    lists no files, so there they are found once, on completion, by listing the output template's
+    prefix: see :meth:`IProductionHook.resolve_outputs`) and ``Output`` (the single output, or None
+    when there are several).
     """
 
     template_fields: Sequence[str] = (
@@ -183,6 +185,8 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
         self.cancel_on_kill = cancel_on_kill
         self._job_id: str | None = None
         self._final: JobState | None = None
+        self._submitted_at: float | None = None  # epoch seconds; bounds MPS output lookup
+        self._result: dict[str, Any] | None = None
         self._validate_literal_values()
 
     # ------------------------------------------------------------------ validation
@@ -260,8 +264,10 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
         return self.execute_resumable(context)
 
     def submit_job(self, context: Context) -> str:
+        self._submitted_at = time.time()
         job_id = self.hook.submit(self.function_name, **self._rendered_fields)
         self._job_id = job_id
+        self._remember_submit_time(context)
         self.log.info("Submitted %s job %s on %s", self.function_name, job_id, self.api.upper())
         self._publish(context, job_id)
         return job_id
@@ -284,6 +290,8 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
         job_id = str(external_id)
         self._job_id = job_id
         self._publish(context, job_id)
+        if self._submitted_at is None:  # re-attached: the first try may have recorded it
+            self._submitted_at = self._recall_submit_time(context)
         if not self.wait_for_completion:
             return self.get_job_result(job_id, context)
         if self.deferrable:
@@ -299,17 +307,47 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
                     cancel_on_kill=self.cancel_on_kill,
                 ),
                 method_name="execute_complete",
+                kwargs={"submitted_at": self._submitted_at},
             )
         self._final = self._poll_in_worker(job_id)
-        self._raise_if_failed(self._final)
-        return self._final.summary()
+        return self._finish(self._final)
 
     def get_job_result(self, external_id: Any, context: Context) -> dict[str, Any]:
         job_id = str(external_id)
         self._publish(context, job_id)
+        if self._result is not None and self._result["JobId"] == job_id:
+            return self._result  # the fresh-submit path asks again after poll_until_complete
+        if self._submitted_at is None:  # a retry finding the job already done
+            self._submitted_at = self._recall_submit_time(context)
         state = self._final if self._final and self._final.job_id == job_id else self.hook.query(job_id)
+        return self._finish(state)
+
+    def _finish(self, state: JobState) -> dict[str, Any]:
+        """The one completion path: raise on failure, find MPS outputs once, build the result."""
         self._raise_if_failed(state)
-        return state.summary()
+        if state.is_success:
+            state = self.hook.resolve_outputs(state, submitted_at=self._submitted_at)
+        self._result = state.summary()
+        return self._result
+
+    # The submit time is kept next to the JobId, so a re-attached try still knows the job's lifetime.
+    _SUBMITTED_AT_KEY = "iprod_submitted_at"
+
+    def _remember_submit_time(self, context: Context) -> None:
+        store = context.get("task_state_store")
+        if store is not None:
+            try:
+                store.set(self._SUBMITTED_AT_KEY, self._submitted_at)
+            except Exception as err:  # only a lookup bound; never fail the job for it
+                self.log.debug("Could not store the submit time: %s", err)
+
+    def _recall_submit_time(self, context: Context) -> float | None:
+        store = context.get("task_state_store")
+        try:
+            value = store.get(self._SUBMITTED_AT_KEY) if store is not None else None
+        except Exception:
+            return None
+        return float(value) if isinstance(value, (int, float)) else None
 
     # ------------------------------------------------------------------ waiting
 
@@ -335,15 +373,19 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
                 )
             time.sleep(self.poll_interval)
 
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+    def execute_complete(
+        self, context: Context, event: dict[str, Any], submitted_at: float | None = None
+    ) -> dict[str, Any]:
         """Resume after the trigger fired: return the result or raise with the service's reason."""
         status = event.get("status")
         job_id = event.get("job_id")
         if status in ("success", "failed"):
             state = JobState.from_dict(event["job"])
-            self._raise_if_failed(state)
+            # dag.test() drops defer kwargs (the triggerer keeps them): the state store is the backup
+            self._submitted_at = submitted_at if submitted_at else self._recall_submit_time(context)
+            result = self._finish(state)
             self.log.info("%s", event.get("message"))
-            return state.summary()
+            return result
         if status == "timeout":
             raise IProductionError(
                 f"{event.get('message')}; a retry of this task re-attaches to it",

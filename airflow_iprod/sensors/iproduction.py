@@ -58,7 +58,7 @@ class IProductionJobSensor(BaseSensorOperator):
         self._publish(context)
         if not self.deferrable:
             super().execute(context)
-            return self._state.summary() if self._state else None
+            return self._result(self._state) if self._state else None
         from airflow_iprod.triggers.iproduction import IProductionJobTrigger
 
         self.defer(
@@ -93,7 +93,7 @@ class IProductionJobSensor(BaseSensorOperator):
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         status = event.get("status")
         if status == "success":
-            return JobState.from_dict(event["job"]).summary()
+            return self._result(JobState.from_dict(event["job"]))
         if status == "failed":
             state = JobState.from_dict(event["job"])
             raise IProductionJobFailed(
@@ -104,6 +104,10 @@ class IProductionJobSensor(BaseSensorOperator):
         if event.get("error"):
             raise IProductionError.from_dict(event["error"])
         raise IProductionError(str(event.get("message")), code="WaitTimeout", job_id=self.job_id)
+
+    def _result(self, state: JobState) -> dict[str, Any]:
+        # MPS lists no output files: find them once, now (the submit time is unknown here)
+        return self.hook.resolve_outputs(state).summary()
 
     def _publish(self, context: Context) -> None:
         try:

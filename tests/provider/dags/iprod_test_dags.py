@@ -9,7 +9,12 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
 
-from airflow_iprod.operators.algorithms import SpeechDenoiseOperator
+from airflow_iprod.operators.algorithms import (
+    ASROperator,
+    CoverOperator,
+    SpeechDenoiseOperator,
+    TextToSpeechOperator,
+)
 from airflow_iprod.operators.iproduction import IProductionJobOperator
 from airflow_iprod.sensors.iproduction import IProductionJobSensor
 
@@ -77,4 +82,32 @@ with DAG("iprod_test_sensor", schedule=None, start_date=START) as dag:
     DAGS[dag.dag_id] = dag
     IProductionJobSensor(
         task_id="wait", job_id="{{ params.job_id }}", conn_id="{{ params.conn }}", poke_interval=0.3
+    )
+
+with DAG("iprod_test_mps_outputs", schedule=None, start_date=START) as dag:
+    # MPS Query lists no output files: TextToSpeech's WAV ({timestamp}) must still reach ASR through
+    # .output, and Cover's three {sequenceId} stills must come back in order.
+    DAGS[dag.dag_id] = dag
+    tts = TextToSpeechOperator(
+        task_id="tts",
+        conn_id="{{ params.conn }}",
+        text="{{ params.text }}",
+        output="{{ params.out }}/tts-{timestamp}.wav",
+        poll_interval=0.3,
+    )
+    ASROperator(
+        task_id="asr",
+        conn_id="{{ params.conn }}",
+        input=tts.output,
+        output="{{ params.out }}/{source}.srt",
+        lang="en",
+        poll_interval=0.3,
+    )
+    CoverOperator(
+        task_id="cover",
+        api="mts",
+        conn_id="{{ params.conn }}",
+        input="{{ params.video }}",
+        output="{{ params.out }}/cover/{source}-{sequenceId}.png",
+        poll_interval=0.3,
     )
