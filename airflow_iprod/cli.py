@@ -1,10 +1,12 @@
 """The ``airflow-iprod`` command.
 
-``airflow-iprod local start [--port] [--data-dir] [--workers] [--access-key-id] [--access-key-secret]``
-runs the local engine in the foreground and prints how to reach it. Flags fall back to the environment
-(``IPROD_LOCAL_PORT``, ``IPROD_LOCAL_DATA_DIR``, ``IPROD_LOCAL_WORKERS``, ``IPROD_LOCAL_ACCESS_KEY_ID``,
-``IPROD_LOCAL_ACCESS_KEY_SECRET``, ``IPROD_LOCAL_HOST``, ``IPROD_LOCAL_REGION``); without a key pair the
-engine generates one on first start and keeps it in the data dir. Importing this module never imports Airflow.
+``airflow-iprod local start [--port] [--data-dir] [--workers] [--access-key-id] [--access-key-secret]
+[--ready-file PATH]`` runs the local engine in the foreground and prints how to reach it (and, with
+``--ready-file``, writes the same as JSON once it is listening, for scripts). Flags fall back to the
+environment (``IPROD_LOCAL_PORT``, ``IPROD_LOCAL_DATA_DIR``, ``IPROD_LOCAL_WORKERS``,
+``IPROD_LOCAL_ACCESS_KEY_ID``, ``IPROD_LOCAL_ACCESS_KEY_SECRET``, ``IPROD_LOCAL_HOST``,
+``IPROD_LOCAL_REGION``); without a key pair the engine generates one on first start and keeps it in
+the data dir. Importing this module never imports Airflow.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 DEFAULT_PORT = 8765
 DEFAULT_DATA_DIR = ".iprod-local"
@@ -67,6 +70,12 @@ def add_start_arguments(start: argparse.ArgumentParser) -> None:
         default=None,
         help="bucket to create at start (repeatable; default: media)",
     )
+    start.add_argument(
+        "--ready-file",
+        type=Path,
+        default=None,
+        help="once listening, write endpoint, keys and the Airflow connection here as JSON (mode 600)",
+    )
 
 
 def connection_info(endpoint: str, key_id: str, secret: str, region: str) -> dict[str, object]:
@@ -85,6 +94,24 @@ def connection_info(endpoint: str, key_id: str, secret: str, region: str) -> dic
         + json.dumps({"conn_type": "alibaba_cloud", "extra": extra})
         + "'",
     }
+
+
+def write_ready_file(path: Path, endpoint: str, cred: Any, region: str, info: dict[str, Any]) -> None:
+    """The engine's address and keys as JSON, written atomically (a reader never sees half a file)
+    and private to the user (it holds the secret)."""
+    data = {
+        "endpoint": endpoint,
+        "access_key_id": cred.access_key_id,
+        "access_key_secret": cred.access_key_secret,
+        "region": region,
+        "connection": {"conn_type": info["conn_type"], "extra": info["extra"]},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh)
+    os.replace(tmp, path)
 
 
 def start_engine(args: argparse.Namespace) -> int:
@@ -118,6 +145,8 @@ def start_engine(args: argparse.Namespace) -> int:
     print("Airflow connection (conn type alibaba_cloud):")
     print(f"  extra: {json.dumps(info['extra'])}")
     print(f"  export {info['env']}")
+    if args.ready_file:
+        write_ready_file(args.ready_file, engine.endpoint, cred, config.region, info)
     print("Ctrl-C stops the engine.", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -7,8 +7,9 @@
   lines burnt in as captions) and uploads both to OSS. Point ``talk_wav`` / ``talk_video`` at your
   own ``oss://`` objects to skip generation.
 * The two IProduction jobs wait in the triggerer (deferrable), not in a worker slot.
-* ``publish`` downloads the cleaned audio and the SRT into ``output_dir`` and writes ``report.json``
-  describing both jobs.
+* ``publish`` downloads the cleaned audio and the SRT into ``output_dir``, writes ``report.json``
+  describing both jobs and ``summary.txt`` (the captions read, the narration's noise-floor drop), and
+  prints the summary.
 
 Later (issue 4): when ASR is available, the cleaned WAV from ``denoise.output`` becomes the input of an
 ``ASROperator`` and ``publish`` merges the spoken transcript with the burnt-in captions.
@@ -116,41 +117,62 @@ with DAG(
         params: dict[str, Any] | None = None,
         run_id: str | None = None,
     ) -> dict[str, Any]:
-        """Download the cleaned WAV and the SRT into output_dir and write report.json."""
+        """Download the cleaned WAV and the SRT into output_dir, write report.json and summary.txt."""
         import json
+        import tempfile
         from pathlib import Path
 
         import alibabacloud_oss_v2 as oss
 
         from airflow_iprod import catalog
+        from airflow_iprod.demo.report import noise_floor, srt_lines, summary_text
         from airflow_iprod.oss_client import oss_client_for
 
         assert params is not None
         out = Path(params["output_dir"]) / (run_id or "manual").replace(":", "-").replace("+", "-")
         out.mkdir(parents=True, exist_ok=True)
         client = oss_client_for(params["conn_id"])
+
+        def download(url: str, target: Path) -> Path:
+            bucket, key = catalog.split_oss_url(url)
+            result = client.get_object(oss.GetObjectRequest(bucket=bucket, key=key))
+            with result.body as body:
+                target.write_bytes(body.read())
+            return target
+
         files: dict[str, str] = {}
         for label, job in (("clean_audio", denoised), ("captions", srt)):
             for url in job["Outputs"]:
-                bucket, key = catalog.split_oss_url(url)
-                target = out / Path(key).name
-                result = client.get_object(oss.GetObjectRequest(bucket=bucket, key=key))
-                with result.body as body:
-                    target.write_bytes(body.read())
-                files[label] = str(target)
+                files[label] = str(download(url, out / Path(catalog.split_oss_url(url)[1]).name))
+        files["report"] = str(out / "report.json")
+
+        floor = None
+        try:  # a figure for the summary, measured on the input's own pauses (numpy/soundfile needed)
+            with tempfile.TemporaryDirectory() as tmp:
+                noisy = download(media["audio"], Path(tmp) / "input.wav")
+                floor = noise_floor(noisy, files["clean_audio"])
+        except Exception as err:  # the deliverables stand without the figure
+            print(f"(no noise-floor figure: {type(err).__name__}: {err})")
+        cues = srt_lines(Path(files["captions"]).read_text(encoding="utf-8"))
         report = {
             "run_id": run_id,
             "inputs": {"audio": media["audio"], "video": media["video"]},
             "jobs": {"SpeechDenoise": denoised, "CaptionExtraction": srt},
             "files": files,
+            "noise_floor_dbfs": floor and {"input": floor.input_dbfs, "output": floor.output_dbfs},
+            "captions": [text for _, text in cues],
             "expected_captions": media.get("cues"),
         }
         (out / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
-        print(f"Deliverables in {out}: {sorted(p.name for p in out.iterdir())}")
-        return {"output_dir": str(out), **files, "report": str(out / "report.json")}
+        summary = summary_text(out, files, cues, floor)
+        (out / "summary.txt").write_text(summary + "\n", encoding="utf-8")
+        print(summary)
+        return {"output_dir": str(out), **files, "summary": str(out / "summary.txt")}
 
     publish(denoise.output, captions.output, media)
 
 
 if __name__ == "__main__":
-    dag.test()
+    dag_run = dag.test()
+    print(f"DAG run {dag_run.run_id}: {dag_run.state}")
+    raise SystemExit(0 if dag_run.state == "success" else 1)
