@@ -1,7 +1,13 @@
-"""Shared timing for the video algorithm benchmarks: median of 3 runs vs plain decoding of the same file."""
+"""Shared timing for the video algorithm benchmarks: median of 3 runs vs plain decoding of the same file.
+
+Besides wall time it prints CPU seconds (this process, its threads and its ffmpeg children) and the
+load average: on a shared machine the wall figure moves with the load, CPU seconds much less.
+"""
 
 from __future__ import annotations
 
+import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -23,7 +29,11 @@ def bench(function_name: str, make_input: Callable[[Path], Path], params: dict[s
         src = make_input(root)
         info = _video.probe(src)
 
-        def run_once() -> float:
+        def cpu() -> float:
+            own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+            return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+        def run_once() -> tuple[float, float]:
             work = root / "work"
             work.mkdir(exist_ok=True)
 
@@ -34,18 +44,24 @@ def bench(function_name: str, make_input: Callable[[Path], Path], params: dict[s
 
             ctx = JobContext(function_name, "ice", src, dict(params or {}), model_id, work, new_output,
                              lambda url: Path(url), threads)  # fmt: skip
-            start = time.perf_counter()
+            start, used = time.perf_counter(), cpu()
             load(function_name)(ctx)
-            return time.perf_counter() - start
+            return time.perf_counter() - start, cpu() - used
 
-        def decode_once() -> float:
-            start = time.perf_counter()
+        def decode_once() -> tuple[float, float]:
+            start, used = time.perf_counter(), cpu()
             for _ in _video.iter_frames(src, threads=threads):
                 pass
-            return time.perf_counter() - start
+            return time.perf_counter() - start, cpu() - used
 
-        algo = statistics.median(run_once() for _ in range(3))
-        plain = statistics.median(decode_once() for _ in range(3))
+        load(function_name)  # import outside the timing
+        runs = [run_once() for _ in range(3)]
+        decodes = [decode_once() for _ in range(3)]
+        algo, plain = statistics.median(r[0] for r in runs), statistics.median(d[0] for d in decodes)
+        algo_cpu, plain_cpu = statistics.median(r[1] for r in runs), statistics.median(d[1] for d in decodes)
         print(f"{function_name}: {info.width}x{info.height} {info.duration:.1f} s, threads={threads}: "
               f"{algo:.2f} s = {info.duration / algo:.2f}x real time; plain decode (bgr24) {plain:.2f} s = "
               f"{info.duration / plain:.1f}x real time; algorithm/decode = {algo / plain:.1f}")  # fmt: skip
+        print(f"    CPU: algorithm {algo_cpu:.2f} s = {info.duration / algo_cpu:.2f}x real time per CPU s; "
+              f"decode {plain_cpu:.2f} s; algorithm/decode = {algo_cpu / plain_cpu:.1f}; "
+              f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip

@@ -1,9 +1,9 @@
 """Cover: pick the three best frames of a video as PNG stills (or short GIFs with ``Model=gif``).
 
-One decoding pass gives every frame as a small image: all of them feed the shot detector, a few per
-second are scored. Score (0–10): sharpness (no-reference re-blur measure, so it does not depend on
-how much detail a scene has), Laplacian energy, contrast (luma spread), exposure and colourfulness.
-Hard gates push black/blank, faded (low spread) and blurred frames below every acceptable frame;
+One decoding pass: every frame feeds the shot detector as a thumbnail, a few per second are also
+converted at the scoring size and scored. Score (0–10): sharpness (no-reference re-blur measure, so
+it does not depend on how much detail a scene has), Laplacian energy, contrast (luma spread),
+exposure and colourfulness. Hard gates push black/blank, faded (low spread) and blurred frames below every acceptable frame;
 frames in a transition (high change around them) are penalised; picks are spread over different
 shots and at least a second apart. The winners are decoded again at full size for the output.
 """
@@ -157,10 +157,13 @@ def run(ctx: JobContext) -> AlgorithmResult:
     detector = _shots.ShotDetector()
     samples: list[Sample] = []
     next_t = 0.0
-    for f in _video.iter_frames(ctx.input_path, threads=ctx.threads, size=(width, height)):
-        detector.add(cv2.resize(f.image, _shots.THUMB, interpolation=cv2.INTER_AREA), f.time)
-        if f.time + 1e-6 >= next_t:
-            samples.append(_measure(f.image, f.time, len(detector.scores) - 1))
+    for _i, t, frame in _video.iter_raw_frames(ctx.input_path, threads=ctx.threads):
+        # every frame feeds the shot detector as a thumbnail scaled by the decoder's converter (as in
+        # VideoClip); only the scored samples are converted at the larger scoring size
+        detector.add(frame.to_ndarray(format="bgr24", width=_shots.THUMB[0], height=_shots.THUMB[1]), t)
+        if t + 1e-6 >= next_t:
+            image = frame.to_ndarray(format="bgr24", width=width, height=height)
+            samples.append(_measure(image, t, len(detector.scores) - 1))
             next_t += 1.0 / rate
     if not samples:
         raise AlgorithmError("Input: no video frame could be decoded")

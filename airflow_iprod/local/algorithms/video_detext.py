@@ -131,10 +131,10 @@ def run(ctx: JobContext) -> AlgorithmResult:
         count, labels, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
         keep = np.zeros(count, bool)
         for i in range(1, count):
-            x, y, w, h = stats[i, :4]
+            x, y, lw, lh = stats[i, :4]
             y += r0
-            crop = gray[y : y + h, x : x + w]
-            diffs = [float(np.abs(crop - o[y : y + h, x : x + w]).mean()) for o in others]
+            crop = gray[y : y + lh, x : x + lw]
+            diffs = [float(np.abs(crop - o[y : y + lh, x : x + lw]).mean()) for o in others]
             keep[i] = bool(diffs) and min(diffs) < 6.0
         out = np.zeros_like(mask)
         out[r0:r1] = np.where(keep[labels], mask[r0:r1], 0)
