@@ -3,9 +3,10 @@
 One decoding pass: every frame feeds the shot detector as a thumbnail, a few per second are also
 converted at the scoring size and scored. Score (0–10): sharpness (no-reference re-blur measure, so
 it does not depend on how much detail a scene has), Laplacian energy, contrast (luma spread),
-exposure and colourfulness. Hard gates push black/blank, faded (low spread) and blurred frames below every acceptable frame;
-frames in a transition (high change around them) are penalised; picks are spread over different
-shots and at least a second apart. The winners are decoded again at full size for the output.
+exposure and colourfulness. Hard gates push black/blank, faded (low spread) and blurred frames below
+every acceptable frame; frames in a transition (high change around them) are penalised; picks are
+spread over different shots and at least a second apart. The winners are decoded again at full size
+for the output.
 """
 
 from __future__ import annotations
