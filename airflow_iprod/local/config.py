@@ -29,6 +29,7 @@ class FaultConfig:
     query_error_status: int = 503
     fail_jobs: frozenset[str] = frozenset()  # FunctionNames (or "*") whose jobs end in Fail without running
     fail_message: str = "Injected failure (fault injection is enabled in the local engine config)"
+    job_latency_s: float = 0.0  # each job holds its worker this long before its algorithm starts
     seed: int | None = None
 
 

@@ -226,7 +226,9 @@ class Scheduler:
         shutil.rmtree(workdir, ignore_errors=True)  # a rerun after restart starts clean
         workdir.mkdir(parents=True)
         threads = max(1, (os.cpu_count() or 1) // max(1, self.config.workers))
-        write_json(workdir / TASK_FILE, task_for(job, self.objects_root, threads))
+        task = task_for(job, self.objects_root, threads)
+        task["hold_s"] = self.faults.config.job_latency_s
+        write_json(workdir / TASK_FILE, task)
         log = open(self.log_root / f"{job.job_id}.log", "ab")  # noqa: SIM115 - closed when reaped
         env = dict(os.environ)
         src_root = str(Path(airflow_iprod.__file__).resolve().parent.parent)

@@ -1,7 +1,8 @@
 """Scheduling through the SDKs: priority order, pipeline limits, Cancel, and restart with jobs in flight.
 
-A "blocker" is a real SpeechDenoise job on several seconds of audio, long enough to hold the only
-worker while the test submits, cancels or restarts; "short" jobs take well under a second each.
+Every job is a real SpeechDenoise job that the engine's fault injection holds for ``HOLD_S`` before
+its algorithm starts, so a job is reliably still running while the test submits, cancels or restarts
+(the denoiser itself is far faster than any sleep-free test could rely on).
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ import pytest
 from alibabacloud_ice20201109 import models as ice_models
 from alibabacloud_tea_openapi.exceptions import ClientException
 
+from airflow_iprod.local.config import FaultConfig
 from airflow_iprod.local.oss_errors import OssError
 from tests.conftest import EngineHandle, submit_to, upload_to, wait_for
 from tests.local.wavgen import noisy_tone_wav
 
 pytestmark = pytest.mark.slow
-BLOCKER_SECONDS = 6.0
+BLOCKER_SECONDS = 3.0
+HOLD_S = 2.0
+HELD = FaultConfig(job_latency_s=HOLD_S)
 
 
 def _status(client: Any, job_id: str) -> dict[str, Any]:
@@ -56,7 +60,8 @@ def _gone(pid: int) -> bool:
 
 
 def test_priority_then_fifo_order(make_engine: Any) -> None:
-    handle = make_engine(workers=1, throttle_rate=0)  # the test polls five jobs faster than 100 Query/s
+    # throttle off: the test polls five jobs faster than 100 Query/s
+    handle = make_engine(workers=1, throttle_rate=0, faults=HELD)
     client, blocker, short = _setup(handle)
     first = submit_to(client, "ice", "SpeechDenoise", blocker, "oss://media/s/out/{source}.wav", priority=5)
     _wait_status(client, first, "Analyzing")
@@ -85,22 +90,23 @@ def test_priority_then_fifo_order(make_engine: Any) -> None:
 
 
 def test_pipeline_limit_does_not_block_other_pipelines(make_engine: Any) -> None:
-    handle = make_engine(workers=2, pipelines={"solo": 1})
+    handle = make_engine(workers=2, pipelines={"solo": 1}, faults=HELD)
     client, blocker, short = _setup(handle)
     a = submit_to(client, "ice", "SpeechDenoise", blocker, "oss://media/s/{source}-a.wav", pipeline_id="solo")
     _wait_status(client, a, "Analyzing")
     b = submit_to(client, "ice", "SpeechDenoise", short, "oss://media/s/{source}-b.wav", pipeline_id="solo")
     c = submit_to(client, "ice", "SpeechDenoise", short, "oss://media/s/{source}-c.wav")
-    assert wait_for(client, "ice", c, 30)["Status"] == "Success"
-    # The default pipeline's job ran on the second worker while "solo" (limit 1) kept b waiting.
+    # The default pipeline's job runs on the second worker while "solo" (limit 1) keeps b waiting.
+    _wait_status(client, c, "Analyzing")
     assert _status(client, a)["Status"] == "Analyzing"
     assert _status(client, b)["Status"] == "Queuing"
+    assert wait_for(client, "ice", c, 30)["Status"] == "Success"
     assert wait_for(client, "ice", b, 90)["Status"] == "Success"
     assert _status(client, a)["Status"] == "Success"
 
 
 def test_cancel_queued_and_running_jobs(make_engine: Any) -> None:
-    handle = make_engine(workers=1)
+    handle = make_engine(workers=1, faults=HELD)
     client, blocker, short = _setup(handle)
     running = submit_to(client, "ice", "SpeechDenoise", blocker, "oss://media/s/c/{source}.wav")
     queued = submit_to(client, "ice", "SpeechDenoise", short, "oss://media/s/c/{source}.wav")
@@ -133,7 +139,7 @@ def test_cancel_queued_and_running_jobs(make_engine: Any) -> None:
 
 
 def test_restart_with_jobs_in_flight(make_engine: Any) -> None:
-    handle = make_engine(workers=1)
+    handle = make_engine(workers=1, faults=HELD)
     client, blocker, short = _setup(handle)
     running = submit_to(client, "ice", "SpeechDenoise", blocker, "oss://media/s/r/{source}.wav")
     queued = submit_to(client, "ice", "SpeechDenoise", short, "oss://media/s/r/{source}.wav", priority=2)
