@@ -75,7 +75,10 @@ with DAG(
         urls: dict[str, str] = {}
         with tempfile.TemporaryDirectory() as tmp:
             talk = make_talk(tmp)
-            for label, path in (("audio", talk.noisy_wav), ("video", talk.video)):
+            # the clean narration too: the exact reference for judging the denoiser (espeak output
+            # can differ between calls, so a regenerated talk is not a valid reference)
+            inputs = (("audio", talk.noisy_wav), ("video", talk.video), ("reference", talk.clean_wav))
+            for label, path in inputs:
                 key = f"{prefix}/{os.path.basename(path)}"
                 with open(path, "rb") as fh:
                     client.put_object(oss.PutObjectRequest(bucket=params["bucket"], key=key, body=fh.read()))
@@ -156,7 +159,7 @@ with DAG(
         cues = srt_lines(Path(files["captions"]).read_text(encoding="utf-8"))
         report = {
             "run_id": run_id,
-            "inputs": {"audio": media["audio"], "video": media["video"]},
+            "inputs": {k: media[k] for k in ("audio", "video", "reference") if media.get(k)},
             "jobs": {"SpeechDenoise": denoised, "CaptionExtraction": srt},
             "files": files,
             "noise_floor_dbfs": floor and {"input": floor.input_dbfs, "output": floor.output_dbfs},
