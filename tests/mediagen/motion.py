@@ -79,3 +79,28 @@ def face_video(
         boxes.append((x0 + fx, y0 + fy, fw, fh))
     encode(path, frames, fps, crf=10)
     return FaceVideo(path, boxes, size, fps)
+
+
+def entering_face_video(
+    path: Path, seconds: float = 3.0, size: tuple[int, int] = (640, 360), fps: int = 25, enter: float = 0.9
+) -> Path:
+    """The astronaut photo (~300 px, slowly zooming) entering from the left at ``enter`` s and crossing
+    the frame at 150 px/s over a textured background: a face that appears between full scans and
+    moves about a face width per 0.4 s (what a tracker has to keep up with)."""
+    w, h = size
+    photo = cv2.resize(astronaut(), (300, 300), interpolation=cv2.INTER_AREA)
+    bg = textured_background(w, h, seed=3)
+    frames = []
+    for i in range(round(seconds * fps)):
+        t = i / fps
+        img = bg.copy()
+        if t >= enter:
+            s = 0.8 + 0.15 * np.sin(2 * t)
+            p = cv2.resize(photo, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+            x0, y0 = int(-120 + 150 * (t - enter)), 20
+            ph, pw = p.shape[:2]
+            xa, xb, yb = max(0, x0), min(w, x0 + pw), min(h, y0 + ph)
+            if xb > xa:
+                img[y0:yb, xa:xb] = p[: yb - y0, xa - x0 : xb - x0]
+        frames.append(img)
+    return encode(path, frames, fps, crf=10)

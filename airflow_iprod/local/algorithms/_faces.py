@@ -24,7 +24,7 @@ MIN_FACE = 24  # smallest face side at the analysis scale, pixels
 SCALE_FACTORS = (1.1, 1.2)  # two scale grids whose hits must agree
 COARSE = ((1.1, 2.0, 1),)  # candidate passes: scale factor, window step ratio, hits needed
 CANDIDATE_SIZES = (0.6, 1.7)  # sizes a candidate's confirming scan tries, x the candidate's size
-NEAR_SIZES = (0.75, 1.35)  # sizes a tracked face is searched at in the next sample, x its size
+NEAR_SIZES = (0.6, 1.7)  # sizes a tracked face is searched at in the next sample, x its size
 NEAR_MARGIN = 0.5  # how far (x its size) a tracked face is searched around where it should be
 
 
