@@ -30,6 +30,8 @@ from airflow.sdk import DAG, Param, task
 from airflow_iprod.operators.algorithms import CaptionExtractionOperator, SpeechDenoiseOperator
 
 CONN_ID = os.environ.get("IPROD_CONN_ID", "iprod_local")
+# seconds between status queries; a cloud job takes minutes, the local engine's seconds
+POLL_S = float(os.environ.get("IPROD_POLL_INTERVAL", "2"))
 BUCKET = os.environ.get("IPROD_BUCKET", "media")
 # where this run's deliverables go in the bucket (run ids hold ':' and '+', unwelcome in keys)
 RUN_PREFIX = "oss://{{ params.bucket }}/deliverables/{{ run_id | replace(':', '-') | replace('+', '-') }}"
@@ -93,7 +95,7 @@ with DAG(
         conn_id="{{ params.conn_id }}",
         input=media["audio"],
         output=RUN_PREFIX + "/{source}-clean.wav",
-        poll_interval=2,
+        poll_interval=POLL_S,
         timeout=1800,
         retries=2,
         retry_delay=timedelta(seconds=20),
@@ -106,7 +108,7 @@ with DAG(
         output=RUN_PREFIX + "/{source}.srt",
         lang="{{ params.lang }}",
         fps=5,
-        poll_interval=2,
+        poll_interval=POLL_S,
         timeout=1800,
         retries=2,
         retry_delay=timedelta(seconds=20),

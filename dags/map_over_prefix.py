@@ -18,6 +18,8 @@ from airflow.sdk import DAG, Param, task
 from airflow_iprod.operators.iproduction import IProductionJobOperator
 
 CONN_ID = os.environ.get("IPROD_CONN_ID", "iprod_local")
+# seconds between status queries; a cloud job takes minutes, the local engine's seconds
+POLL_S = float(os.environ.get("IPROD_POLL_INTERVAL", "2"))
 
 with DAG(
     dag_id="iprod_map_over_prefix",
@@ -71,7 +73,7 @@ with DAG(
         api="ice",
         conn_id="{{ params.conn_id }}",
         job_params="{{ params.job_params | tojson }}",
-        poll_interval=2,
+        poll_interval=POLL_S,
         map_index_template="{{ task.input }}",
     ).expand_kwargs(plan(list_inputs()))
 

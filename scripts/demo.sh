@@ -59,6 +59,7 @@ echo "engine on http://$ENDPOINT (pid $ENGINE_PID, data in ${DEMO#"$ROOT"/}/engi
 
 step "Running the flagship DAG iprod_denoise_then_captions (dag.test: triggers run in-line)"
 export IPROD_OUTPUT_DIR=$DEMO/output
+export IPROD_POLL_INTERVAL=${IPROD_POLL_INTERVAL:-0.5}  # local jobs take seconds, not minutes
 RUN_LOG=$DEMO/logs/dag-run.log
 .venv/bin/python dags/denoise_then_captions.py >"$RUN_LOG" 2>&1 ||
   fail_with_log "the DAG run failed" "$RUN_LOG"

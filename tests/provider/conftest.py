@@ -35,6 +35,7 @@ os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
     ]
 )
 os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
+os.environ.setdefault("IPROD_POLL_INTERVAL", "0.3")  # the example DAGs' poll; engine jobs take seconds
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 if "airflow.configuration" in sys.modules:  # pragma: no cover - a guard against import-order surprises
     raise RuntimeError("Airflow was configured before tests/provider/conftest.py could set AIRFLOW_HOME")

@@ -55,17 +55,18 @@ def test_importing_the_provider_is_light():
     assert out.stdout.strip() == "[]"
 
 
-def test_providers_manager_loads_it(airflow_db):
+def test_providers_manager_loads_it():
     try:
         metadata.distribution("airflow-iprod")
     except metadata.PackageNotFoundError:
         pytest.skip("airflow-iprod is not pip-installed (pip install -e .): no entry point to discover")
-    code = (
-        "from airflow.providers_manager import ProvidersManager as P\n"
-        "p = P(); info = p.providers['airflow-iprod']\n"
-        "print(info.version)\n"
-        "print('airflow_iprod.links.IProductionConsoleLink' in p.extra_links_class_names)\n"
-        "print(any(t.trigger_class_name.startswith('airflow_iprod') for t in p.trigger))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == [airflow_iprod.__version__, "True", "True"], out.stderr[-2000:]
+    from airflow.providers_manager import ProvidersManager
+
+    # In this process (a fresh interpreter spent 4-8 s importing Airflow): the manager still finds
+    # the provider through its installed entry point, as every Airflow component does.
+    manager = ProvidersManager()
+    assert manager.providers["airflow-iprod"].version == airflow_iprod.__version__
+    assert "airflow_iprod.links.IProductionConsoleLink" in manager.extra_links_class_names
+    assert any(t.trigger_class_name.startswith("airflow_iprod") for t in manager.trigger)
+    ours = [w for w in manager.connection_form_widgets.values() if w.package_name == "airflow-iprod"]
+    assert {w.field_name for w in ours} >= {"access_key_id", "security_token", "region", "endpoint"}
