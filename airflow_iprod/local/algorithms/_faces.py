@@ -8,6 +8,13 @@ and sometimes once on clutter, so hits of two scans with different scale steps a
 face needs both to agree plus some skin-coloured pixels (what OpenCV's ``minNeighbors`` did).
 It finds frontal faces only, roughly upright, >= ~24 px at the analysis scale; the cloud's learned
 detectors also find profiles.
+
+Cost: the exhaustive scan (window step 1) of a whole frame took 0.4-1.3 s of CPU. A full scan is now a
+coarse candidate pass (window step 2, one hit enough) over the skin-coloured regions, then the
+exhaustive two-grid scan only around each candidate, which alone decides (on 90 test images it
+found every face the whole-frame scan found and 4 fewer false hits, at ~1/4 of the CPU). Video uses
+``FaceTracker``: full scans every 2 s and, in between, the exhaustive scan around each tracked face.
+The grey image the cascade reads is computed once per frame (``FrameFaces``) and sliced per scan.
 """
 
 from __future__ import annotations
