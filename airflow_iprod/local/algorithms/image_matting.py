@@ -63,17 +63,44 @@ def _saliency_prior(img: np.ndarray) -> np.ndarray:
     return mask
 
 
-def _guided_alpha(guide: np.ndarray, hard: np.ndarray, radius: int, eps: float = 1e-3) -> np.ndarray:
-    """Grey-guide guided filter of the hard mask: soft alpha following the image's own edges."""
-    i = guide.astype(np.float32) / 255
-    p = hard.astype(np.float32)
+def _guided(i: np.ndarray, p: np.ndarray, radius: int, eps: float) -> np.ndarray:
+    """Grey-guide guided filter of ``p`` (float32) with guide ``i`` (float32, 0..1)."""
     k = (2 * radius + 1, 2 * radius + 1)
     mi, mp = cv2.boxFilter(i, -1, k), cv2.boxFilter(p, -1, k)
     cov = cv2.boxFilter(i * p, -1, k) - mi * mp
     var = cv2.boxFilter(i * i, -1, k) - mi * mi
     a = cov / (var + eps)
     b = mp - a * mi
-    return np.clip(cv2.boxFilter(a, -1, k) * i + cv2.boxFilter(b, -1, k), 0, 1)
+    return cv2.boxFilter(a, -1, k) * i + cv2.boxFilter(b, -1, k)
+
+
+TILE = 128  # the guided filter runs only on tiles that hold part of the mask's edge
+
+
+def _guided_alpha(guide: np.ndarray, hard: np.ndarray, radius: int, eps: float = 1e-3) -> np.ndarray:
+    """Soft alpha following the image's own edges: the guided filter of the hard mask, computed only
+    near the mask's border. Where the mask is constant over the filter's reach (2 radii) the filter
+    returns it unchanged, so skipping those tiles gives the same result as the whole-image filter."""
+    h, w = hard.shape
+    p = hard.astype(np.float32)
+    alpha = p.copy()
+    reach = 2 * radius + 1
+    border = cv2.morphologyEx(hard.astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
+    band = cv2.dilate(border, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)) > 0
+    for ty in range(0, h, TILE):
+        for tx in range(0, w, TILE):
+            core = band[ty : ty + TILE, tx : tx + TILE]
+            if not core.any():
+                continue
+            y0, x0 = max(0, ty - 2 * reach), max(0, tx - 2 * reach)
+            y1, x1 = min(h, ty + TILE + 2 * reach), min(w, tx + TILE + 2 * reach)
+            i = guide[y0:y1, x0:x1].astype(np.float32) / 255
+            out = _guided(i, p[y0:y1, x0:x1], radius, eps)
+            cy, cx = ty - y0, tx - x0
+            tile = out[cy : cy + core.shape[0], cx : cx + core.shape[1]]
+            dst = alpha[ty : ty + TILE, tx : tx + TILE]
+            dst[core] = tile[core]
+    return np.clip(alpha, 0, 1)
 
 
 def matte(img: np.ndarray) -> np.ndarray:
