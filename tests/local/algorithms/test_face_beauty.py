@@ -20,7 +20,7 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> FaceVideo:
     return face_video(tmp_path_factory.mktemp("fb") / "face.mp4", seconds=1.6)
 
 
-def _face_stats(frames: list[np.ndarray], boxes: list[tuple[int, int, int, int]]) -> tuple[float, float]:
+def face_stats(frames: list[np.ndarray], boxes: list[tuple[int, int, int, int]]) -> tuple[float, float]:
     """Mean luminance of the inner face and median |Laplacian| on its skin (cheeks, forehead), all frames."""
     lum, hf = [], []
     for img, (x, y, w, h) in zip(frames, boxes, strict=True):
@@ -79,9 +79,9 @@ def test_each_parameter_acts_on_faces_only(clip: FaceVideo, run_algorithm) -> No
         print(f"{name}: worst PSNR outside faces {worst:.1f} dB")
         assert worst >= 40
         out[name] = frames
-    lum0, hf0 = _face_stats(src, clip.face_boxes)
-    _, hf_s = _face_stats(out["smooth"], clip.face_boxes)
-    lum_w, _ = _face_stats(out["whiten"], clip.face_boxes)
+    lum0, hf0 = face_stats(src, clip.face_boxes)
+    _, hf_s = face_stats(out["smooth"], clip.face_boxes)
+    lum_w, _ = face_stats(out["whiten"], clip.face_boxes)
     mid = len(src) // 2
     jaw0, jaw_t = (
         _jaw_width(src[mid], clip.face_boxes[mid]),

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from airflow_iprod.local.algorithms import is_available
+from tests.local.algorithms.test_face_beauty import face_stats
 from tests.mediagen.motion import face_video, panning_subject_video
 from tests.mediagen.slides import slide_video
 from tests.mediagen.video import (
@@ -302,20 +303,18 @@ def test_face_beauty_smooths_faces_only(jobs: Any, submitted: dict, tmp_path: Pa
     (url,) = jobs.outputs(job)
     out, src = decode(jobs.download(url, tmp_path / "beauty.mp4")), decode(face.path)
     assert len(out) == len(src)
-    worst_outside, hf_src, hf_out = 99.0, [], []
+    worst_outside = 99.0
     for a, b, (x, y, w, h) in zip(out, src, face.face_boxes, strict=True):
         keep = np.ones(a.shape[:2], bool)
         keep[max(0, y - h) : y + 2 * h + h // 2, max(0, x - w) : x + 2 * w] = False
         worst_outside = min(worst_outside, psnr(a[keep], b[keep]))
-        for img, acc in ((a, hf_out), (b, hf_src)):
-            inner = cv2.cvtColor(
-                img[y + h // 4 : y + h - h // 8, x + w // 5 : x + w - w // 5], cv2.COLOR_BGR2GRAY
-            )
-            acc.append(float(np.mean(cv2.Laplacian(inner.astype(np.float32), cv2.CV_32F) ** 2)))
-    ratio = float(np.mean(hf_out) / np.mean(hf_src))
-    print(f"E2E FaceBeauty (ice): face detail energy x{ratio:.2f}, "
+    # The direct test's measure: skin texture on cheeks and forehead (eyes and mouth stay sharp by design).
+    _, hf_src = face_stats(src, face.face_boxes)
+    _, hf_out = face_stats(out, face.face_boxes)
+    ratio = hf_out / hf_src
+    print(f"E2E FaceBeauty (ice): skin texture x{ratio:.2f}, "
           f"worst PSNR outside faces {worst_outside:.1f} dB")  # fmt: skip
-    assert ratio < 0.7 and worst_outside >= 40
+    assert ratio < 0.6 and worst_outside >= 40
 
 
 def _crop_offsets(out: list[np.ndarray], src: list[np.ndarray]) -> list[int]:
