@@ -12,7 +12,7 @@ from airflow_iprod.local.algorithms.base import AlgorithmError
 from tests.mediagen.music import through_composed_song, verse_chorus_song
 
 
-def _iou(found: list[tuple[float, float]], truth: list[tuple[float, float]]) -> float:
+def span_iou(found: list[tuple[float, float]], truth: list[tuple[float, float]]) -> float:
     """Overlap of the union of found spans with the union of true spans, on a 10 ms grid."""
     grid = np.arange(0, 300, 0.01)
 
@@ -33,7 +33,7 @@ def test_choruses_found(run_algorithm, tmp_path: Path, bpm: int, seed: int) -> N
     out = run_algorithm("MusicSegmentDetect", song.write(tmp_path / "song.wav"))
 
     spans = [(s["start"], s["end"]) for s in out.result]
-    iou = _iou(spans, song.choruses)
+    iou = span_iou(spans, song.choruses)
     truth = [(round(a, 2), round(b, 2)) for a, b in song.choruses]
     print(f"{bpm} BPM: found {spans}, truth {truth}, IoU {iou:.3f}")
     assert iou >= 0.7

@@ -13,26 +13,13 @@ import pytest
 import soundfile as sf
 
 from airflow_iprod.local.algorithms import is_available
+from tests.local.algorithms.test_music_segment_detect import span_iou
 from tests.mediagen.metrics import snr
 from tests.mediagen.music import beat_song, stereo_song, verse_chorus_song
 
 pytestmark = pytest.mark.slow
 
 BEAT_TOLERANCE = 0.07  # seconds either side, as in the direct test
-
-
-def _iou(found: list[tuple[float, float]], truth: list[tuple[float, float]]) -> float:
-    """Overlap of the union of found spans with the union of true spans on a 10 ms grid."""
-    grid = np.arange(0, 300, 0.01)
-
-    def cover(spans: list[tuple[float, float]]) -> np.ndarray:
-        mask = np.zeros(grid.size, bool)
-        for a, b in spans:
-            mask |= (grid >= a) & (grid < b)
-        return mask
-
-    f, t = cover(found), cover(truth)
-    return float((f & t).sum() / max(1, (f | t).sum()))
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +80,7 @@ def test_music_segment_chorus_iou(jobs: Any, submitted: dict, tmp_path: Path, ap
     (url,) = jobs.outputs(job)
     assert url == f"oss://media/e2e/music/seg-{api}/pop-song.json"
     assert json.loads(jobs.download(url, tmp_path / "seg.json").read_text(encoding="utf-8")) == result
-    iou = _iou([(s["start"], s["end"]) for s in result], song.choruses)
+    iou = span_iou([(s["start"], s["end"]) for s in result], song.choruses)
     print(f"E2E MusicSegmentDetect ({api}): {len(result)} choruses, IoU {iou:.3f}")
     assert len(result) == len(song.choruses)
     assert iou >= 0.7
