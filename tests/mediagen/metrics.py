@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+from pathlib import Path
+
 import numpy as np
 
 
@@ -45,3 +49,17 @@ def peak_dbfs(x: np.ndarray) -> float:
 
 def rms_dbfs(x: np.ndarray) -> float:
     return float(10 * np.log10(np.mean(np.asarray(x, np.float64) ** 2) + 1e-20))
+
+
+def ffmpeg_lufs(path: Path) -> float:
+    """Integrated loudness of a file by ffmpeg's ebur128 filter: the reference loudness meter."""
+    import imageio_ffmpeg
+
+    proc = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-nostats", "-i", str(path), "-af", "ebur128", "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    summary = proc.stderr[proc.stderr.rindex("Summary:") :]
+    return float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))

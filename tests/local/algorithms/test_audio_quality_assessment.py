@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import soundfile as sf
 from airflow_iprod.local.algorithms import audio_quality_assessment as aqa
 from airflow_iprod.local.algorithms.speech_denoise import denoise
 from tests.mediagen import noise, speech
+from tests.mediagen.metrics import ffmpeg_lufs
 
 RATE = 16000
 KEYS = [
@@ -31,17 +31,6 @@ def _assess(run_algorithm, path: Path) -> list[dict[str, str]]:
     return result.result
 
 
-def _ffmpeg_lufs(path: Path) -> float:
-    proc = subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-nostats", "-i", str(path), "-af", "ebur128", "-f", "null", "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    summary = proc.stderr[proc.stderr.rindex("Summary:") :]
-    return float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))
-
-
 @pytest.mark.parametrize(("rate", "gain"), [(48000, 1.0), (16000, 0.2)])
 def test_integrated_loudness_matches_ffmpeg(run_algorithm, tmp_path: Path, rate: int, gain: float) -> None:
     clean = speech.speech_clip(8, rate)
@@ -51,7 +40,7 @@ def test_integrated_loudness_matches_ffmpeg(run_algorithm, tmp_path: Path, rate:
     row = _assess(run_algorithm, path)[0]
     assert list(row) == KEYS
     assert all(isinstance(v, str) for v in row.values())
-    assert abs(float(row["Integrated Loudness(LUFS)"]) - _ffmpeg_lufs(path)) <= 0.5
+    assert abs(float(row["Integrated Loudness(LUFS)"]) - ffmpeg_lufs(path)) <= 0.5
     assert row["Tag"] == "Valid" and float(row["Total Duration"]) == pytest.approx(8.0)
 
 

@@ -6,8 +6,6 @@ All jobs of the module are submitted at once (module fixture) so the engine's wo
 
 from __future__ import annotations
 
-import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ import soundfile as sf
 
 from airflow_iprod.local.algorithms import is_available
 from tests.mediagen import metrics, noise, speech
+from tests.mediagen.metrics import ffmpeg_lufs
 from tests.mediagen.music import beat_song
 
 pytestmark = pytest.mark.slow
@@ -54,19 +53,6 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float:
     n = min(a.size, b.size)
     a, b = a[:n] - a[:n].mean(), b[:n] - b[:n].mean()
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
-
-
-def _ffmpeg_lufs(path: Path) -> float:
-    import imageio_ffmpeg
-
-    proc = subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-nostats", "-i", str(path), "-af", "ebur128", "-f", "null", "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    summary = proc.stderr[proc.stderr.rindex("Summary:") :]
-    return float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +119,7 @@ def test_audio_quality_assessment_loudness(jobs: Any, submitted: dict) -> None:
     assert float(row["Total Duration"]) == pytest.approx(8.0, abs=0.05)
     for key in ("MOS(0-5)", "Loudness(0-5)", "Noisiness(0-5)", "Coloration(0-5)", "Discontinuity(0-5)"):
         assert 0.0 <= float(row[key]) <= 5.0, (key, row[key])
-    lufs, reference = float(row["Integrated Loudness(LUFS)"]), _ffmpeg_lufs(path)
+    lufs, reference = float(row["Integrated Loudness(LUFS)"]), ffmpeg_lufs(path)
     print(f"E2E AudioQualityAssessment: {lufs:.2f} LUFS vs ffmpeg ebur128 {reference:.2f} LUFS")
     assert abs(lufs - reference) <= 0.5
 
