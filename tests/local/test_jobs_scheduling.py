@@ -47,8 +47,13 @@ def _setup(handle: EngineHandle) -> tuple[Any, str, str]:
     return handle.ice(), blocker, short
 
 
-def _pid(handle: EngineHandle, job_id: str) -> int:
-    return handle.engine.scheduler._running[job_id].proc.pid
+def _pid(handle: EngineHandle, job_id: str, timeout: float = 10) -> int:
+    # The store says Analyzing a moment before the scheduler has spawned the worker process.
+    deadline = time.monotonic() + timeout
+    while (run := handle.engine.scheduler._running.get(job_id)) is None:
+        assert time.monotonic() < deadline, f"{job_id} has no worker process"
+        time.sleep(0.01)
+    return run.proc.pid
 
 
 def _gone(pid: int) -> bool:
