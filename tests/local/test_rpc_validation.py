@@ -14,7 +14,6 @@ from alibabacloud_ice20201109 import models as ice_models
 from alibabacloud_tea_openapi.exceptions import ClientException
 
 from airflow_iprod import catalog
-from airflow_iprod.local import algorithms
 from tests.local.wavgen import noisy_tone_wav
 
 
@@ -131,19 +130,6 @@ def test_missing_required_parameters(ice_client: Any) -> None:
     with pytest.raises(ClientException) as info:
         ice_client.query_iproduction_job(ice_models.QueryIProductionJobRequest())
     assert info.value.code == "MissingParameter" and "JobId" in info.value.message
-
-
-def test_algorithm_missing_from_the_local_engine_is_refused(submit_job: Any) -> None:
-    missing = [n for n in catalog.names("ice") if not algorithms.is_available(n)]
-    if not missing:
-        pytest.skip("every ICE algorithm is available locally")
-    spec = catalog.get(missing[0], "ice")
-    available = [n for n in catalog.names("ice") if algorithms.is_available(n)]
-    err = _refused(submit_job, "ice", spec.name, "oss://media/in/a.mp4", _output_for(spec))
-    assert err.code == "NotSupported.LocalEngine"
-    assert f"FunctionName={spec.name} is not available in the local engine" in err.message
-    for name in available:
-        assert name in err.message
 
 
 def test_input_must_exist_and_fit(submit_job: Any, upload: Any) -> None:
