@@ -351,6 +351,7 @@ _SPECS: tuple[AlgorithmSpec, ...] = (
                 "LimitRegion",
                 "list",
                 "Regions [xmin, ymin, width, height] to clean; default: bottom 30%.",
+                default=[[0.0, 0.7, 1.0, 0.3]],
                 check=_boxes(None),
             ),
             Param(

@@ -414,10 +414,10 @@ class PixelRoi:
 def roi_pixels(width: int, height: int, top: float, bottom: float, left: float, right: float) -> PixelRoi:
     x0, x1 = round(left * width), round(right * width)
     y0, y1 = round(top * height), round(bottom * height)
-    if x1 - x0 < 16 or y1 - y0 < 16:
+    if x1 - x0 < 16 or y1 - y0 < 16:  # needs the video's size, so the catalog cannot check it
         raise AlgorithmError(
-            f"roi: the region is only {x1 - x0}x{y1 - y0} pixels of a {width}x{height} video; "
-            "it must be at least 16x16 pixels"
+            f"JobParams.roi: top {top:g}, bottom {bottom:g}, left {left:g}, right {right:g} is only "
+            f"{x1 - x0}x{y1 - y0} pixels of this {width}x{height} video; allowed: at least 16x16 pixels"
         )
     return PixelRoi(x0, y0, x1, y1)
 

@@ -66,11 +66,6 @@ def test_gif_model(segments_video: QualitySegments, run_algorithm) -> None:
         assert target.path.stat().st_size < 2_000_000
 
 
-def test_bad_model_is_refused(segments_video: QualitySegments, run_algorithm) -> None:
-    with pytest.raises(AlgorithmError, match="Model"):
-        run_algorithm("Cover", segments_video.path, {"Model": "mp4"})
-
-
 def test_not_a_video(tmp_path: Path, run_algorithm) -> None:
     bogus = tmp_path / "x.mp4"
     bogus.write_bytes(b"not a video at all")

@@ -62,11 +62,7 @@ def _jaw_width(img: np.ndarray, box: tuple[int, int, int, int]) -> float:
 def test_each_parameter_acts_on_faces_only(clip: FaceVideo, run_algorithm) -> None:
     src = decode(clip.path)
     out = {}
-    for name, params in {
-        "smooth": {"smooth": 100},
-        "whiten": {"whiten": 60},
-        "thin": {"face_thin": 100},
-    }.items():
+    for name, params in {"smooth": "smooth=100", "whiten": "whiten=60", "thin": "face_thin=100"}.items():
         res = run_algorithm("FaceBeauty", clip.path, {"beauty_params": params})
         frames = decode(res.outputs[0].path)
         assert len(frames) == len(src)
@@ -96,19 +92,18 @@ def test_each_parameter_acts_on_faces_only(clip: FaceVideo, run_algorithm) -> No
     assert jaw_t < jaw0 - 3
 
 
-def test_levels_defaults_and_errors() -> None:
+def test_levels_defaults() -> None:
+    # absent: the documented example; a key left out of the catalog's parsed dict: 0
     assert face_beauty.levels({}) == {"whiten": 0.2, "smooth": 0.5, "face_thin": 0.5}
     assert face_beauty.levels({"beauty_params": {"smooth": 30}}) == {
         "whiten": 0,
         "smooth": 0.3,
         "face_thin": 0,
     }
-    with pytest.raises(AlgorithmError, match="smooth"):
-        face_beauty.levels({"beauty_params": {"smooth": 130}})
 
 
 def test_refuses_non_video(tmp_path: Path, run_algorithm) -> None:
     bad = tmp_path / "x.mp4"
     bad.write_bytes(b"not a video")
     with pytest.raises(AlgorithmError, match="Input"):
-        run_algorithm("FaceBeauty", bad, {"beauty_params": {"smooth": 50}})
+        run_algorithm("FaceBeauty", bad, {"beauty_params": "smooth=50"})

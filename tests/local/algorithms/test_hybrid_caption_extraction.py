@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from airflow_iprod.local.algorithms._srt import parse_srt
-from airflow_iprod.local.algorithms.base import AlgorithmError
 from airflow_iprod.local.algorithms.hybrid_caption_extraction import fuse_line
 from tests.local.algorithms.test_caption_extraction import score
 from tests.mediagen.captions import CHINESE, ENGLISH, caption_clip, narration
@@ -81,19 +80,3 @@ def test_fusion_corrects_only_doubtful_words_close_to_what_was_heard() -> None:
     assert (
         fuse_line("small cat", _confs("small cat", {"small", "cat"}), ["a", "small", "cat"])[0] == "small cat"
     )
-
-
-@pytest.mark.parametrize(
-    ("params", "field"),
-    [
-        ({"roi": [[0.75, 1], [0, 1]]}, "roi"),
-        ({"roi": [0.5, 0.5, 0.6, 0.2]}, "roi"),
-        ({"lang": "ch"}, "lang"),
-        ({"fps": 0}, "fps"),
-    ],
-)
-def test_bad_params_name_the_field(run_algorithm, tmp_path, params, field) -> None:
-    video = tmp_path / "any.mp4"
-    video.write_bytes(b"")
-    with pytest.raises(AlgorithmError, match=rf"^{field}: "):
-        run_algorithm("HybridCaptionExtraction", video, params)

@@ -17,8 +17,8 @@ SENTENCE = "The quick brown fox jumps over the lazy dog near the river bank."
 NO_INPUT = Path("/nonexistent/none")  # the engine's stand-in when a TTS job has no Input
 
 
-def _speak(run_algorithm, params: dict, name: str = "TextToSpeech", input_path: Path = NO_INPUT):
-    result = run_algorithm(name, input_path, params, api="mts")
+def _speak(run_algorithm, params: dict, name: str = "TextToSpeech"):
+    result = run_algorithm(name, NO_INPUT, params, api="mts")
     audio, rate = sf.read(str(result.outputs[0].path), dtype="float32")
     return result, audio, rate
 
@@ -69,28 +69,20 @@ def test_mp3_output(run_algorithm) -> None:
     assert np.sqrt(np.mean(decoded**2)) > 0.02
 
 
-def test_text_from_input_file_and_other_voices(run_algorithm, tmp_path: Path) -> None:
-    text_file = tmp_path / "script.txt"
-    text_file.write_text("Bonjour tout le monde.", encoding="utf-8")
-    result, audio, _ = _speak(run_algorithm, {"voice": "fr-fr+f3"}, input_path=text_file)
+def test_other_voices(run_algorithm) -> None:
+    result, audio, _ = _speak(run_algorithm, {"text": "Bonjour tout le monde.", "voice": "fr-fr+f3"})
     assert result.result["Voice"] == "fr-fr+f3" and len(audio) > 0.5 * 22050
 
 
-def test_bad_params_name_field_and_allowed_values(run_algorithm, tmp_path: Path) -> None:
+def test_unknown_voice_and_blank_text_are_refused(run_algorithm) -> None:
+    # The catalog checks the documented rules (text required, lengths, ranges, formats); the voice list
+    # comes from the installed espeak-ng data, and blank text passes the catalog's length rule.
     with pytest.raises(AlgorithmError, match=r"JobParams\.voice: 'robot'.*en-us.*fr-fr"):
         _speak(run_algorithm, {"text": "hi", "voice": "robot"})
     with pytest.raises(AlgorithmError, match=r"JobParams\.voice: variant 'zz'.*f3"):
         _speak(run_algorithm, {"text": "hi", "voice": "en-us+zz"})
-    with pytest.raises(AlgorithmError, match=r"JobParams\.speech_rate: 3"):
-        _speak(run_algorithm, {"text": "hi", "speech_rate": 3})
-    with pytest.raises(AlgorithmError, match=r"JobParams\.text: missing"):
-        _speak(run_algorithm, {})
-    with pytest.raises(AlgorithmError, match=r"JobParams\.text: <10001 characters"):
-        _speak(run_algorithm, {"text": "a" * 10001})
-    binary = tmp_path / "blob.bin"
-    binary.write_bytes(b"\xff\xfe\x00\x81" * 10)
-    with pytest.raises(AlgorithmError, match="Input: the input file is not UTF-8"):
-        _speak(run_algorithm, {}, input_path=binary)
+    with pytest.raises(AlgorithmError, match=r"JobParams\.text: <3 characters, blank>.*something to say"):
+        _speak(run_algorithm, {"text": "  \n"})
 
 
 def test_voice_list() -> None:

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from airflow_iprod.local.algorithms import _video
-from airflow_iprod.local.algorithms.base import AlgorithmError
 from airflow_iprod.local.algorithms.video_delogo import find_logos
 from tests.mediagen.video import LogoVideo, add_tone, decode, logo_video, psnr
 
@@ -85,17 +84,3 @@ def _ctx(path: Path, tmp_path: Path):
     from airflow_iprod.local.algorithms.base import JobContext
 
     return JobContext("VideoDelogo", "ice", path, {}, None, tmp_path, lambda **_: None, Path, threads=2)
-
-
-@pytest.mark.parametrize(
-    ("params", "field"),
-    [
-        ({"Boxes": "[[0, 0, 0.3, 0.3], [0.7, 0, 0.3, 0.3], [0.1, 0.5, 0.1, 0.1]]"}, "Boxes"),
-        ({"Boxes": "[[0, 0, 1.3, 0.3]]"}, "Boxes"),
-        ({"Boxes": "nonsense"}, "Boxes"),
-        ({"LogoModel": "cinema"}, "LogoModel"),
-    ],
-)
-def test_bad_params(logo: LogoVideo, run_algorithm, params: dict, field: str) -> None:
-    with pytest.raises(AlgorithmError, match=field):
-        run_algorithm("VideoDelogo", logo.path, params)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import av
 import pytest
 
-from airflow_iprod.local.algorithms.base import AlgorithmError
 from tests.mediagen.video import CaptionVideo, add_tone, caption_video, decode, psnr
 
 pytestmark = pytest.mark.slow
@@ -58,21 +57,6 @@ def test_outside_region_untouched(captions: CaptionVideo, run_algorithm) -> None
     worst = min(psnr(a, b) for a, b in zip(out, src, strict=True))
     print(f"detext top-half region: PSNR vs source {worst:.1f} dB")
     assert worst >= 40
-
-
-@pytest.mark.parametrize(
-    ("params", "model", "field"),
-    [
-        ({"Time": [[0, 1], [2, 3]]}, None, "Time"),
-        ({"Time": [3, 1]}, None, "Time"),
-        ({"LimitRegion": [[0, 0.7, 1, 0.5]]}, None, "LimitRegion"),
-    ],
-)
-def test_bad_params(
-    captions: CaptionVideo, run_algorithm, params: dict, model: str | None, field: str
-) -> None:
-    with pytest.raises(AlgorithmError, match=field):
-        run_algorithm("VideoDetext", captions.path, params, model_id=model)
 
 
 def test_two_ranges_with_new_model(captions: CaptionVideo, run_algorithm) -> None:

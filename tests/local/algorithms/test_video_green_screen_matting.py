@@ -50,7 +50,9 @@ def test_webm_alpha_matches_mask(screen: GreenScreen, run_algorithm) -> None:
 def test_composite_over_background(screen: GreenScreen, run_algorithm, tmp_path: Path) -> None:
     bg = smooth_background(800, 600, 3.0)  # other aspect: must be scaled to cover, centre-cropped
     bg_path = write_image(tmp_path / "bg.png", bg)
-    result = run_algorithm("VideoGreenScreenMatting", screen.path, {"bgimage": str(bg_path)})
+    result = run_algorithm(
+        "VideoGreenScreenMatting", screen.path, {"bgimage": f"oss://test-bucket/{bg_path.name}"}
+    )
     out = result.outputs[0].path
     assert out.suffix == ".mp4"
     frames = decode(out)
