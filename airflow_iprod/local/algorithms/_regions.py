@@ -1,61 +1,16 @@
 """Normalised rectangles from JobParams and inpainting inside them (VideoDelogo, VideoDetext).
 
-JobParams give rectangles as ``[xmin, ymin, width, height]`` in 0..1 of the frame, one box or a list
-of boxes, as a JSON list or a JSON string. They become pixel boxes ``(x0, y0, x1, y1)`` (exclusive
-ends). Inpainting runs on a crop around each box only, so its cost follows the box, not the frame.
+The catalog hands over rectangles as a list of ``[xmin, ymin, width, height]`` in 0..1 of the frame,
+each checked to lie inside it. They become pixel boxes ``(x0, y0, x1, y1)`` (exclusive ends).
+Inpainting runs on a crop around each box only, so its cost follows the box, not the frame.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import cv2
 import numpy as np
 
-from airflow_iprod.local.algorithms.base import AlgorithmError
-
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels, end exclusive
-
-
-def parse_boxes(value: Any, field: str, *, max_count: int | None = None) -> list[list[float]]:
-    """``[x, y, w, h]`` or ``[[x, y, w, h], ...]`` (list or JSON string) -> list of 4-float lists."""
-    raw = value
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise AlgorithmError(
-                f"JobParams.{field}: {value!r} is not JSON; use [xmin, ymin, width, height] or a list of them"
-            ) from exc
-    if isinstance(raw, list) and raw and all(isinstance(v, (int, float)) for v in raw):
-        raw = [raw]
-    if not isinstance(raw, list) or not raw:
-        raise AlgorithmError(
-            f"JobParams.{field}: {value!r} is not a box list; use [[xmin, ymin, width, height], ...]"
-        )
-    boxes: list[list[float]] = []
-    for item in raw:
-        ok = isinstance(item, list) and len(item) == 4 and all(isinstance(v, (int, float)) for v in item)
-        if ok:
-            x, y, w, h = (float(v) for v in item)
-            ok = (
-                0 <= x < 1
-                and 0 <= y < 1
-                and 0 < w <= 1
-                and 0 < h <= 1
-                and x + w <= 1.0001
-                and y + h <= 1.0001
-            )
-        if not ok:
-            raise AlgorithmError(
-                f"JobParams.{field}: box {item!r} is invalid; each box is [xmin, ymin, width, height] with "
-                "values in 0..1 relative to the frame, inside the frame, width and height > 0"
-            )
-        boxes.append([x, y, w, h])
-    if max_count is not None and len(boxes) > max_count:
-        raise AlgorithmError(f"JobParams.{field}: {len(boxes)} boxes given; at most {max_count} are allowed")
-    return boxes
 
 
 def to_pixels(box: list[float], width: int, height: int) -> Box:

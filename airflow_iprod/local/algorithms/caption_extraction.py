@@ -10,9 +10,6 @@ so both ends are within ``1 / fps`` of the truth. Result is ``{}`` as documented
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from airflow_iprod.local.algorithms._captions import (
     CaptionOcr,
     CaptionReader,
@@ -26,50 +23,6 @@ from airflow_iprod.local.algorithms._captions import (
 )
 from airflow_iprod.local.algorithms._srt import Cue, write_srt
 from airflow_iprod.local.algorithms.base import AlgorithmError, AlgorithmResult, JobContext
-
-DEFAULT_ROI = [[0.75, 1.0], [0.0, 1.0]]
-LANGS = ("ch", "en", "ch_ml")
-
-
-def fps_param(params: dict[str, Any]) -> int:
-    fps = params.get("fps", 5)
-    if isinstance(fps, str) and fps.strip().isdigit():
-        fps = int(fps)
-    if isinstance(fps, bool) or not isinstance(fps, int) or not 2 <= fps <= 10:
-        raise AlgorithmError(f"fps: {fps!r} is not allowed; an integer in [2, 10]")
-    return fps
-
-
-def track_param(params: dict[str, Any]) -> bool:
-    """True when only the main track is wanted."""
-    track = params.get("track")
-    if track in (None, ""):
-        return False
-    if track != "main":
-        raise AlgorithmError(f"track: {track!r} is not allowed; 'main' or absent")
-    return True
-
-
-def _roi(params: dict[str, Any]) -> tuple[float, float, float, float]:
-    """(top, bottom, left, right) from [[top, bottom], [left, right]]."""
-    value = params.get("roi") or DEFAULT_ROI
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            value = None
-    try:
-        (top, bottom), (left, right) = ((float(a), float(b)) for a, b in value)  # type: ignore[union-attr]
-    except (TypeError, ValueError):
-        raise AlgorithmError(
-            f"roi: {params.get('roi')!r} is not allowed; [[top, bottom], [left, right]] normalised to [0, 1]"
-        ) from None
-    if not (0 <= top < bottom <= 1 and 0 <= left < right <= 1):
-        raise AlgorithmError(
-            f"roi: {value!r} is not allowed; [[top, bottom], [left, right]] in [0, 1] "
-            "with top < bottom and left < right"
-        )
-    return top, bottom, left, right
 
 
 def read_captions(
@@ -101,11 +54,11 @@ def to_cues(tracks: list[Track], fps: int) -> list[Cue]:
 
 
 def run(ctx: JobContext) -> AlgorithmResult:
-    fps = fps_param(ctx.params)
-    lang = ctx.params.get("lang") or "ch"
-    if lang not in LANGS:
-        raise AlgorithmError(f"lang: {lang!r} is not allowed; one of {', '.join(LANGS)}")
-    tracks, _ = read_captions(ctx, fps, _roi(ctx.params), lang, track_param(ctx.params))
+    # The catalog has checked every field and filled fps, roi and lang with their defaults.
+    fps = ctx.params["fps"]
+    (top, bottom), (left, right) = ctx.params["roi"]
+    main_only = ctx.params.get("track") == "main"
+    tracks, _ = read_captions(ctx, fps, (top, bottom, left, right), ctx.params["lang"], main_only)
     target = ctx.new_output(ext=".srt")
     write_srt(to_cues(tracks, fps), target.path)
     return AlgorithmResult(outputs=[target], result={})

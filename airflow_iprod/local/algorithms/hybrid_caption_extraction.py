@@ -30,10 +30,8 @@ installed packages. A video without audio is OCR only as well.
 from __future__ import annotations
 
 import functools
-import json
 import re
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -47,10 +45,9 @@ from airflow_iprod.local.algorithms._captions import (
     video_size,
 )
 from airflow_iprod.local.algorithms._srt import write_srt
-from airflow_iprod.local.algorithms.base import AlgorithmError, AlgorithmResult, JobContext
-from airflow_iprod.local.algorithms.caption_extraction import fps_param, read_captions, to_cues, track_param
+from airflow_iprod.local.algorithms.base import AlgorithmResult, JobContext
+from airflow_iprod.local.algorithms.caption_extraction import read_captions, to_cues
 
-DEFAULT_ROI = [0.0, 0.75, 1.0, 0.25]
 LANGS = {"zh": "ch", "en": "en"}  # documented value -> the OCR text clean-up used
 UNSURE = 0.97  # mean recogniser confidence below which a cue is read again (and heard, for English)
 RESTACK = 15  # samples stacked for the second reading
@@ -62,30 +59,6 @@ AUDIO_PAD = 0.4  # s of audio kept around a cue: narration may start a little be
 
 _WORD = re.compile(r"^(\W*)([\w']+)(\W*)$")  # leading punctuation, the word, trailing punctuation
 CharConfs = list[float] | None  # per character of a cue's text, None when not known
-
-
-def _roi(params: dict[str, Any]) -> tuple[float, float, float, float]:
-    """(top, bottom, left, right) from [bx, by, bw, bh]."""
-    value = params.get("roi") or DEFAULT_ROI
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            value = None
-    try:
-        bx, by, bw, bh = (float(v) for v in value)  # type: ignore[union-attr]
-    except (TypeError, ValueError):
-        raise AlgorithmError(
-            f"roi: {params.get('roi')!r} is not allowed; [bx, by, bw, bh] normalised to [0, 1]"
-        ) from None
-    if not (
-        0 <= bx < 1 and 0 <= by < 1 and bw > 0 and bh > 0 and bx + bw <= 1 + 1e-9 and by + bh <= 1 + 1e-9
-    ):
-        raise AlgorithmError(
-            f"roi: {value!r} is not allowed; [bx, by, bw, bh] in [0, 1] with a positive size "
-            "inside the frame (bx + bw <= 1, by + bh <= 1)"
-        )
-    return by, min(1.0, by + bh), bx, min(1.0, bx + bw)
 
 
 def _read_with_confs(ocr: CaptionOcr, images: list[np.ndarray]) -> list[tuple[str, float, list[float]]]:
@@ -283,12 +256,11 @@ def fuse_speech(ctx: JobContext, tracks: list[Track], confs: dict[int, CharConfs
 
 
 def run(ctx: JobContext) -> AlgorithmResult:
-    fps = fps_param(ctx.params)
-    lang = ctx.params.get("lang") or "zh"
-    if lang not in LANGS:
-        raise AlgorithmError(f"lang: {lang!r} is not allowed; one of {', '.join(LANGS)}")
-    box = _roi(ctx.params)
-    tracks, _ = read_captions(ctx, fps, box, LANGS[lang], track_param(ctx.params))
+    # The catalog has checked every field and filled fps, roi and lang with their defaults.
+    fps, lang = ctx.params["fps"], ctx.params["lang"]
+    bx, by, bw, bh = ctx.params["roi"]
+    box = (by, by + bh, bx, bx + bw)  # (top, bottom, left, right), as CaptionExtraction reads it
+    tracks, _ = read_captions(ctx, fps, box, LANGS[lang], ctx.params.get("track") == "main")
     improved, confs = reread_unsure(ctx, tracks, fps, box, LANGS[lang])
     ctx.log(f"{improved} unsure cue(s) read better over their whole span")
     if lang == "en" and confs and has_audio(ctx.input_path):

@@ -20,25 +20,12 @@ import numpy as np
 from airflow_iprod.local.algorithms import _regions, _video
 from airflow_iprod.local.algorithms.base import AlgorithmError, AlgorithmResult, JobContext
 
-LOGO_MODELS = ("tv", "internet")
+ALL_MODELS = "tv,internet"  # LogoModel absent (and always for MPS, which has no such field)
 SAMPLES = 48
 ANALYSIS_WIDTH = 640
 PERSISTENT = 0.7  # share of samples in which a logo pixel is on an edge
 CORNER = (0.34, 0.3)  # corner zone size (share of width, height) for tv logos
 FILL_BAND = 16  # pixels around a box the fill learns the background from
-
-
-def parse_models(value: object) -> set[str]:
-    if value is None or value == "":
-        return set(LOGO_MODELS)
-    items = value if isinstance(value, list) else str(value).split(",")
-    models = {str(m).strip().lower() for m in items if str(m).strip()}
-    bad = models - set(LOGO_MODELS)
-    if bad or not models:
-        raise AlgorithmError(
-            f"JobParams.LogoModel: {value!r} is not allowed; use tv, internet or both comma-separated"
-        )
-    return models
 
 
 def find_logos(ctx: JobContext, info: _video.VideoInfo, models: set[str]) -> list[_regions.Box]:
@@ -106,16 +93,11 @@ def find_logos(ctx: JobContext, info: _video.VideoInfo, models: set[str]) -> lis
 
 def run(ctx: JobContext) -> AlgorithmResult:
     info = _video.probe(ctx.input_path)
-    models = parse_models(ctx.params.get("LogoModel"))
-    raw_boxes = ctx.params.get("Boxes", ctx.params.get("Logo"))  # MPS documents the field as "Logo"
-    if raw_boxes not in (None, "", []):
-        field = "Boxes" if "Boxes" in ctx.params else "Logo"
-        boxes = [
-            _regions.to_pixels(b, info.width, info.height)
-            for b in _regions.parse_boxes(raw_boxes, field, max_count=2)
-        ]
+    # The catalog gives the boxes as Boxes (MPS spells it Logo), one or two normalised ones.
+    if "Boxes" in ctx.params:
+        boxes = [_regions.to_pixels(b, info.width, info.height) for b in ctx.params["Boxes"]]
     else:
-        boxes = find_logos(ctx, info, models)
+        boxes = find_logos(ctx, info, set(ctx.params.get("LogoModel", ALL_MODELS).split(",")))
         ctx.log(f"found logo boxes {boxes}")
     # Each box is filled from a band around it; only the box (plus that band) is converted to BGR and
     # back, the rest of every frame goes to the encoder in the decoder's own YUV.

@@ -21,47 +21,9 @@ import numpy as np
 from airflow_iprod.local.algorithms import _regions, _video
 from airflow_iprod.local.algorithms.base import AlgorithmError, AlgorithmResult, JobContext
 
-DEFAULT_REGION = [[0.0, 0.7, 1.0, 0.3]]
-MULTI_RANGE_MODEL = "algo-video-detext-new"
 CONTRAST = 40  # grey levels a stroke stands out from its neighbourhood
 FILL_BAND = 16  # pixels around the strokes the fill learns the background from
 CRF = 12  # x264 quality of the output: untouched frames come back at >= 45 dB
-
-
-def parse_time(value: object, model_id: str | None) -> list[tuple[float, float]] | None:
-    """``None`` (whole video), ``[s, e]`` or, with the new model only, ``[[s, e], ...]``."""
-    if value in (None, "", []):
-        return None
-    raw = value
-    if isinstance(raw, str):
-        import json
-
-        try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise AlgorithmError(
-                f"JobParams.Time: {value!r} is not JSON; use [start, end] in seconds"
-            ) from exc
-    if isinstance(raw, list) and len(raw) == 2 and all(isinstance(v, (int, float)) for v in raw):
-        ranges = [raw]
-    elif isinstance(raw, list) and raw and all(isinstance(v, list) for v in raw):
-        # The catalog hands over one range as [[s, e]]: only several ranges need the new model.
-        if len(raw) > 1 and model_id != MULTI_RANGE_MODEL:
-            raise AlgorithmError(
-                f"JobParams.Time: several ranges {value!r} need ModelId {MULTI_RANGE_MODEL}; "
-                "with the default model give one [start, end]"
-            )
-        ranges = raw
-    else:
-        raise AlgorithmError(f"JobParams.Time: {value!r} is invalid; use [start, end] in seconds")
-    out: list[tuple[float, float]] = []
-    for r in ranges:
-        if not (len(r) == 2 and all(isinstance(v, (int, float)) for v in r) and 0 <= r[0] < r[1]):
-            raise AlgorithmError(
-                f"JobParams.Time: range {r!r} is invalid; use [start, end] with 0 <= start < end"
-            )
-        out.append((float(r[0]), float(r[1])))
-    return out
 
 
 def text_mask(image: np.ndarray, boxes: list[_regions.Box]) -> np.ndarray:
@@ -100,9 +62,10 @@ def text_mask(image: np.ndarray, boxes: list[_regions.Box]) -> np.ndarray:
 
 def run(ctx: JobContext) -> AlgorithmResult:
     info = _video.probe(ctx.input_path)
-    regions = _regions.parse_boxes(ctx.params.get("LimitRegion") or DEFAULT_REGION, "LimitRegion")
-    boxes = [_regions.to_pixels(r, info.width, info.height) for r in regions]
-    ranges = parse_time(ctx.params.get("Time"), ctx.model_id)
+    # The catalog fills the default region and gives Time as [[start, end], ...] (one range unless
+    # ModelId allows several); without Time the whole video is cleaned.
+    boxes = [_regions.to_pixels(r, info.width, info.height) for r in ctx.params["LimitRegion"]]
+    ranges = ctx.params.get("Time")
 
     def active(t: float) -> bool:
         return ranges is None or any(a <= t <= b for a, b in ranges)

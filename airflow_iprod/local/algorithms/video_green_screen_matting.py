@@ -106,7 +106,7 @@ def run(ctx: JobContext) -> AlgorithmResult:
     ctx.log(f"key YCrCb={key.round(1).tolist()} BGR={key_bgr.round(1).tolist()}")
     bg_url = ctx.params.get("bgimage")
     if bg_url:
-        path = ctx.fetch(str(bg_url))
+        path = ctx.fetch(bg_url)  # an oss:// or http(s):// object URL (the catalog checked its form)
         bg = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if bg is None:
             raise AlgorithmError(
