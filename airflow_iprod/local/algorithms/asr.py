@@ -26,7 +26,6 @@ import numpy as np
 
 from airflow_iprod.local.algorithms._srt import Cue, to_srt
 from airflow_iprod.local.algorithms.base import (
-    AlgorithmError,
     AlgorithmResult,
     JobContext,
     UnsupportedOption,
@@ -57,23 +56,16 @@ class Word:
     end: float
 
 
-def check_params(params: dict[str, Any]) -> tuple[str, str]:
-    """The job's (lang, format), or ``UnsupportedOption`` for a language the local engine lacks.
-
-    Cheap (no media imports), so the engine can call it at Submit as well.
+def check_params(params: dict[str, Any]) -> str:
+    """The job's format; ``UnsupportedOption`` for a language the local engine lacks (the catalog
+    allows and defaults to zh, which only the cloud serves). Cheap, so the engine calls it at Submit.
     """
-    lang = str(params.get("lang") or "zh")
-    fmt = str(params.get("format") or "srt")
-    if lang not in LOCAL_LANGS:
+    if params["lang"] not in LOCAL_LANGS:
         raise UnsupportedOption(
-            f"JobParams.lang: {lang!r} cannot be recognised by the local engine, which has an English "
-            f'model only; allowed locally: {", ".join(LOCAL_LANGS)} (set "lang": "en")'
+            f"JobParams.lang: {params['lang']!r} cannot be recognised by the local engine, which has an "
+            f'English model only; allowed locally: {", ".join(LOCAL_LANGS)} (set "lang": "en")'
         )
-    if fmt not in FORMATS:
-        raise AlgorithmError(
-            f"JobParams.format: {fmt!r} is not a transcript format; allowed: {', '.join(FORMATS)}"
-        )
-    return lang, fmt
+    return params["format"]
 
 
 def prepare(audio: np.ndarray) -> np.ndarray:
@@ -183,7 +175,7 @@ def to_cues(sentences: list[tuple[Word, ...]]) -> list[Cue]:
 def run(ctx: JobContext) -> AlgorithmResult:
     from airflow_iprod.local.algorithms._audio_decode import load_mono
 
-    _, fmt = check_params(ctx.params)
+    fmt = check_params(ctx.params)
     audio = load_mono(ctx.input_path, RATE)
     cues = to_cues(transcribe(audio))
     ctx.log(f"{len(audio) / RATE:.1f} s of audio, {len(cues)} sentences")

@@ -12,42 +12,15 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import numpy as np
 
 from airflow_iprod.local.algorithms._audio_decode import decode_audio, resample, write_wav
-from airflow_iprod.local.algorithms.base import AlgorithmError, AlgorithmResult, JobContext
+from airflow_iprod.local.algorithms.base import AlgorithmResult, JobContext
 
 TARGET_LUFS = -16.0
 CEILING_DBFS = -1.0
 _MARGIN_DB = 0.2  # headroom for 16-bit rounding and what 4x oversampling misses
 LIMITER_WINDOW_S = 0.02  # look-ahead and smoothing of the limiter's gain
-
-
-_SHAPE = '[{"file": url}]'
-
-
-def _track_url(params: dict[str, Any]) -> str:
-    inputs = params.get("inputs")
-    if isinstance(inputs, str):
-        try:
-            inputs = json.loads(inputs)
-        except json.JSONDecodeError as exc:
-            raise AlgorithmError(
-                f'JobParams.inputs: {inputs!r} is not JSON; expected [{{"file": url}}]'
-            ) from exc
-    if isinstance(inputs, dict):
-        inputs = [inputs]
-    if not isinstance(inputs, list) or len(inputs) != 1:
-        raise AlgorithmError(
-            f'JobParams.inputs: {inputs!r}; exactly one track [{{"file": url}}] is supported'
-        )
-    item = inputs[0]
-    if not isinstance(item, dict) or not isinstance(item.get("file"), str) or not item["file"]:
-        raise AlgorithmError(f'JobParams.inputs[0]: {item!r}; expected an object {{"file": url}}')
-    return item["file"]
 
 
 def _match_channels(audio: np.ndarray, channels: int) -> np.ndarray:
@@ -116,7 +89,7 @@ def mix(main: np.ndarray, main_rate: int, extra: np.ndarray, extra_rate: int) ->
 
 
 def run(ctx: JobContext) -> AlgorithmResult:
-    url = _track_url(ctx.params)
+    url = ctx.params["inputs"][0]["file"]  # the catalog allows exactly one track, an OSS URL
     main, main_rate = decode_audio(ctx.input_path, "Input")
     extra, extra_rate = decode_audio(ctx.fetch(url), f"JobParams.inputs[0].file ({url})")
     ctx.log(

@@ -7,7 +7,8 @@ optionally with a voice variant (``en-us+f3``); unknown names are refused with t
 ``speech_rate`` multiplies espeak-ng's default 175 words per minute. ``volume`` (0-100, default 50)
 scales the output linearly: 100 puts the peak at -1 dBFS, 50 at -7 dBFS, 0 is silence.
 
-Input is optional: when the job has an input file and no ``text``, the file is read as UTF-8 text.
+The catalog requires ``text`` (1 to 10000 characters) and fills the other fields' defaults; this
+module refuses only what it alone can judge: a voice espeak-ng lacks, and text with nothing to say.
 Output: mono 16-bit WAV at espeak-ng's native 22050 Hz (``format`` "wav"), or MP3 encoded with
 PyAV's LAME (``format`` "mp3"). Result: ``{"Duration": s, "Voice": "...", "SampleRate": 22050}``.
 """
@@ -23,9 +24,6 @@ import numpy as np
 from airflow_iprod.local.algorithms.base import AlgorithmError, AlgorithmResult, JobContext
 
 DEFAULT_WPM = 175  # espeak-ng's own default rate: speech_rate 1.0
-MIN_RATE, MAX_RATE = 0.5, 2.0
-MAX_CHARS = 10000
-FORMATS = ("wav", "mp3")
 FULL_VOLUME_PEAK = 10 ** (-1 / 20)  # volume 100 -> -1 dBFS peak
 MP3_BITRATE = 64000  # mono speech
 
@@ -95,46 +93,13 @@ def check_voice(voice: str) -> str:
     return lang
 
 
-def job_text(ctx: JobContext) -> str:
-    """``text`` from JobParams, else the input file read as UTF-8 text."""
-    text = ctx.params.get("text")
-    if text is None and ctx.input_path is not None and Path(ctx.input_path).is_file():
-        try:
-            text = Path(ctx.input_path).read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise AlgorithmError(
-                "Input: the input file is not UTF-8 text; give a plain text file or set JobParams.text"
-            ) from exc
-    if text is None:
+def check_params(params: dict[str, Any]) -> str:
+    """The voice as espeak-ng takes it; cheap, so the engine calls it at Submit too."""
+    if not params["text"].strip():
         raise AlgorithmError(
-            "JobParams.text: missing; allowed: 1 to 10000 characters (or a text file as Input)"
+            f"JobParams.text: <{len(params['text'])} characters, blank>; allowed: text with something to say"
         )
-    text = str(text)
-    if not text.strip() or len(text) > MAX_CHARS:
-        raise AlgorithmError(
-            f"JobParams.text: <{len(text)} characters{', blank' if not text.strip() else ''}>; "
-            f"allowed: 1 to {MAX_CHARS} characters with something to say"
-        )
-    return text
-
-
-def _number(params: dict[str, Any], name: str, default: float, low: float, high: float) -> float:
-    value = params.get(name, default)
-    value = default if value is None else value
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise AlgorithmError(f"JobParams.{name}: {value!r} is out of range; allowed: {low} to {high}")
-    return float(value)
-
-
-def check_params(params: dict[str, Any]) -> tuple[str, float, int, str]:
-    """(voice, speech_rate, volume, format) with defaults, or an error naming the field."""
-    voice = check_voice(str(params.get("voice") or "en-us"))
-    rate = _number(params, "speech_rate", 1.0, MIN_RATE, MAX_RATE)
-    volume = int(_number(params, "volume", 50, 0, 100))
-    fmt = str(params.get("format") or "wav").lower()
-    if fmt not in FORMATS:
-        raise AlgorithmError(f"JobParams.format: {fmt!r} is not available; allowed: {', '.join(FORMATS)}")
-    return voice, rate, volume, fmt
+    return check_voice(params["voice"])
 
 
 def speak(text: str, voice: str, rate: float, volume: int) -> tuple[np.ndarray, int]:
@@ -168,9 +133,9 @@ def write_mp3(path: Path, audio: np.ndarray, rate: int) -> None:
 def run(ctx: JobContext) -> AlgorithmResult:
     from airflow_iprod.local.algorithms._audio_decode import write_wav
 
-    voice, rate, volume, fmt = check_params(ctx.params)
-    text = job_text(ctx)
-    audio, sample_rate = speak(text, voice, rate, volume)
+    voice = check_params(ctx.params)
+    text, fmt = ctx.params["text"], ctx.params["format"]
+    audio, sample_rate = speak(text, voice, ctx.params["speech_rate"], ctx.params["volume"])
     if audio.size == 0:
         raise AlgorithmError(
             f"JobParams.text: espeak-ng produced no sound for this text with voice {voice!r}"

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from airflow_iprod import catalog
 from airflow_iprod.local.algorithms import asr
 from airflow_iprod.local.algorithms._srt import parse_srt
 from airflow_iprod.local.algorithms.base import AlgorithmError, JobContext, OutputTarget, UnsupportedOption
@@ -95,13 +96,13 @@ def test_digital_silence_gives_no_sentences(run_algorithm, tmp_path: Path) -> No
     assert result.result == {"Text": "", "Sentences": []}
 
 
-def test_chinese_is_refused_and_format_is_checked() -> None:
+def test_chinese_is_refused() -> None:
+    spec = catalog.get("ASR", catalog.MTS)
     with pytest.raises(UnsupportedOption, match=r"JobParams\.lang: 'zh'.*allowed locally: en"):
-        asr.check_params({"lang": "zh", "format": "srt"})
-    with pytest.raises(UnsupportedOption, match="lang"):
-        asr.check_params({})  # the documented default is zh, which only the cloud serves
-    with pytest.raises(AlgorithmError, match=r"JobParams\.format: 'txt'"):
-        asr.check_params({"lang": "en", "format": "txt"})
+        asr.check_params(catalog.validate_job_params(spec, {"lang": "zh"}, api=catalog.MTS))
+    with pytest.raises(UnsupportedOption, match="lang"):  # the documented default is zh: cloud only
+        asr.check_params(catalog.validate_job_params(spec, {}, api=catalog.MTS))
+    assert asr.check_params(catalog.validate_job_params(spec, {"lang": "en"}, api=catalog.MTS)) == "srt"
 
 
 def test_not_audio_is_refused(run_algorithm, tmp_path: Path) -> None:
