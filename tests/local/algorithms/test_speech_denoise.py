@@ -43,7 +43,7 @@ def test_white_noise_gain(run_algorithm, tmp_path: Path, rate: int) -> None:
     assert len(out) == len(noisy)
     assert metrics.best_lag(clean, out, 2000) == 0  # time-aligned with the input
     gain = _gain(clean, noisy, out)
-    assert gain >= 6.0, gain  # measured 7.2 dB at 16 kHz, 9.7 dB at 48 kHz
+    assert gain >= 6.0, gain  # measured 7.8 dB at 16 kHz, 10.3 dB at 48 kHz
     assert np.max(np.abs(out)) < 1.0
 
 
@@ -64,7 +64,7 @@ def test_every_channel_processed_and_no_clipping(run_algorithm, tmp_path: Path) 
     assert np.max(np.abs(out)) < 1.0
     for ch in range(2):
         gain = _gain(clean[:, ch], noisy[:, ch], out[:, ch])
-        assert gain >= 6.0, (ch, gain)  # measured ~9 dB
+        assert gain >= 6.0, (ch, gain)  # measured ~10 dB
 
 
 @pytest.mark.slow
@@ -74,8 +74,37 @@ def test_speech_shaped_noise_gain(run_algorithm, tmp_path: Path) -> None:
     noisy = noise.mix_at_snr(clean, noise.speech_shaped(len(clean), rate, seed=4), 5.0)
     out = _denoise(run_algorithm, tmp_path, noisy, rate)[:, 0]
     gain = _gain(clean, noisy, out)
-    # measured 3.0-3.5 dB (espeak's output varies a little between calls): stationary noise in the speech band
-    assert gain >= 2.5, gain
+    # measured 4.4 dB (espeak's output varies a little between calls): stationary noise in the speech band
+    assert gain >= 3.5, gain
+
+
+@pytest.mark.slow
+def test_digital_silence_around_speech(run_algorithm, tmp_path: Path) -> None:
+    """Exact zeros (leading/trailing silence, edits) hold no noise: they must not be taken as the
+    noise floor, which would make every gain 1 and pass the file through untouched."""
+    rate = 16000
+    clean = speech.speech_clip(SECONDS, rate, voice="en-gb", first=10)
+    zeros = np.zeros(2 * rate, np.float32)
+    noisy = np.concatenate([zeros, noise.mix_at_snr(clean, noise.white(len(clean), seed=21), 5.0), zeros])
+    clean = np.concatenate([zeros, clean, zeros])
+    out = _denoise(run_algorithm, tmp_path, noisy, rate)[:, 0]
+    gain = _gain(clean, noisy, out)
+    assert gain >= 6.0, gain  # measured 7.0 dB (-0.01 dB before silence was left out of the estimate)
+    assert np.max(np.abs(out[:rate])) < 1e-4
+
+
+@pytest.mark.slow
+def test_signal_without_pauses_is_kept(run_algorithm, tmp_path: Path) -> None:
+    """A sound that never pauses (here a steady, slowly swelling tone) is not noise: a per-bin
+    low-quantile estimator takes it for noise and removes it; the pause estimate is capped so it
+    cannot."""
+    rate = 16000
+    t = np.arange(SECONDS * rate) / rate
+    tone = (0.3 * np.sin(2 * np.pi * 220 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t))).astype(np.float32)
+    noisy = noise.mix_at_snr(tone, noise.white(len(tone), seed=23), 5.0)
+    out = _denoise(run_algorithm, tmp_path, noisy, rate)[:, 0]
+    gain = _gain(tone, noisy, out)
+    assert gain >= 3.0, gain  # measured 6.2 dB (-8.1 dB with the quantile estimate alone)
 
 
 def test_babble_is_crowd_noise_not_competing_talkers() -> None:
@@ -98,8 +127,9 @@ def test_babble_is_crowd_noise_not_competing_talkers() -> None:
 
 
 BABBLE_BAR_REASON = (
-    "issue bar not met: 24-talker babble at 5 dB SNR gains ~3.3 dB SI-SDR (RNNoise 3.3, GTCRN 2.7-4.0 on "
-    "the same mixes); the oracle Wiener mask from the true speech and babble gains only 8.4-9.2 dB"
+    "issue bar not met: 24-talker babble at 5 dB SNR gains ~4.5 dB SI-SDR; the same gains told the true "
+    "average noise spectrum reach ~4.8 dB, so 6 dB needs a model that tracks the babble within 80 ms while "
+    "the target talks (best one in a wheel, DTLN: 4.4-5.4 dB); bench/bench_denoise_ceiling.py"
 )
 
 
@@ -112,7 +142,7 @@ def test_babble_gain(run_algorithm, tmp_path: Path, rate: int) -> None:
     noisy = noise.mix_at_snr(clean, noise.babble(len(clean), rate, seed=9), 5.0)
     out = _denoise(run_algorithm, tmp_path, noisy, rate)[:, 0]
     gain = _gain(clean, noisy, out)
-    assert gain >= 2.5, gain  # measured 3.3 dB at both rates
+    assert gain >= 3.8, gain  # measured 4.5-4.6 dB at both rates (3.3 before the pause-based noise estimate)
     if gain < 6.0:
         pytest.xfail(f"{BABBLE_BAR_REASON} (this run: {gain:.2f} dB)")
 
