@@ -1,6 +1,11 @@
 """Apache Airflow provider for Alibaba Cloud intelligent production (IProduction) jobs.
 
 Kept import-light: Airflow's providers manager calls :func:`get_provider_info` in every process.
+
+No ``connection-types`` entry: our connections are of type ``alibaba_cloud``, which
+apache-airflow-providers-alibaba registers (with its AlibabaBaseHook, whose subclass IProductionHook
+is). Registering it again made Airflow log "already registered" in every process and, as providers
+are read in name order, handed that provider's connection type to our hook.
 """
 
 from __future__ import annotations
@@ -8,38 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-
-_CONN_FIELDS: dict[str, dict[str, Any]] = {
-    "access_key_id": {
-        "label": "Access Key ID",
-        "description": "Leave empty to use the Alibaba Cloud default credential chain (env, RAM role).",
-        "schema": {"type": ["string", "null"], "format": "password"},
-    },
-    "access_key_secret": {
-        "label": "Access Key Secret",
-        "schema": {"type": ["string", "null"], "format": "password"},
-    },
-    "security_token": {
-        "label": "STS Security Token",
-        "description": "Only for temporary (STS) credentials.",
-        "schema": {"type": ["string", "null"], "format": "password"},
-    },
-    "region": {
-        "label": "Region",
-        "description": "e.g. cn-shanghai",
-        "schema": {"type": ["string", "null"]},
-    },
-    "endpoint": {
-        "label": "Endpoint",
-        "description": "host[:port]; default ice.<region>.aliyuncs.com / mts.<region>.aliyuncs.com",
-        "schema": {"type": ["string", "null"]},
-    },
-    "protocol": {
-        "label": "Protocol",
-        "description": "https (default) or http (the local engine)",
-        "schema": {"type": ["string", "null"], "enum": ["https", "http", None]},
-    },
-}
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -72,18 +45,6 @@ def get_provider_info() -> dict[str, Any]:
         "hooks": [{"integration-name": integration, "python-modules": ["airflow_iprod.hooks.iproduction"]}],
         "triggers": [
             {"integration-name": integration, "python-modules": ["airflow_iprod.triggers.iproduction"]}
-        ],
-        "connection-types": [
-            {
-                # The type providers-alibaba defines; registering it here adds the STS / region /
-                # endpoint fields to its form. Whichever provider registers first owns the hook
-                # mapping; IProductionHook is a drop-in subclass of AlibabaBaseHook either way.
-                "hook-class-name": "airflow_iprod.hooks.iproduction.IProductionHook",
-                "hook-name": "Alibaba Cloud",
-                "connection-type": "alibaba_cloud",
-                "conn-fields": _CONN_FIELDS,
-                "ui-field-behaviour": {"hidden-fields": ["host", "port", "schema", "login", "password"]},
-            }
         ],
         "extra-links": ["airflow_iprod.links.IProductionConsoleLink"],
     }

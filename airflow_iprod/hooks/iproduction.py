@@ -106,7 +106,8 @@ _CLIENTS_LOCK = threading.Lock()
 class IProductionHook(AlibabaBaseHook):
     """Submit, query and cancel IProduction jobs on ICE (``api="ice"``) or MPS (``api="mts"``).
 
-    Connection (type ``alibaba_cloud``) extras: ``access_key_id``, ``access_key_secret``,
+    Connection (type ``alibaba_cloud``, registered by providers-alibaba, whose form has fields for the
+    two keys only; the others go in Extra) extras: ``access_key_id``, ``access_key_secret``,
     ``security_token`` (STS), ``region``, ``endpoint`` (``host[:port]``), ``protocol`` (``https``/``http``).
     Without keys the Alibaba Cloud default credential chain is used (environment variables, config
     file, ECS RAM role, OIDC).

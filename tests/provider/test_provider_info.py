@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from importlib import metadata
@@ -28,7 +29,7 @@ def test_every_registered_module_and_class_imports():
         for entry in info[group]:
             for module in entry["python-modules"]:
                 importlib.import_module(module)
-    for path in [*info["extra-links"], *(c["hook-class-name"] for c in info["connection-types"])]:
+    for path in info["extra-links"]:
         module, _, name = path.rpartition(".")
         assert getattr(importlib.import_module(module), name)
 
@@ -68,5 +69,89 @@ def test_providers_manager_loads_it():
     assert manager.providers["airflow-iprod"].version == airflow_iprod.__version__
     assert "airflow_iprod.links.IProductionConsoleLink" in manager.extra_links_class_names
     assert any(t.trigger_class_name.startswith("airflow_iprod") for t in manager.trigger)
-    ours = [w for w in manager.connection_form_widgets.values() if w.package_name == "airflow-iprod"]
-    assert {w.field_name for w in ours} >= {"access_key_id", "security_token", "region", "endpoint"}
+    # the alibaba_cloud type stays providers-alibaba's (see test_conn_type_is_registered_once)
+    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+
+    hook = ProvidersManagerTaskRuntime().hooks["alibaba_cloud"]
+    assert hook is not None and hook.package_name == "apache-airflow-providers-alibaba"
+
+
+# In a fresh interpreter (the managers are process-wide singletons and log while discovering): both
+# the core and the task-runtime providers manager, at WARNING, as every Airflow process sees them.
+_DISCOVER = """
+import logging, sys
+logging.basicConfig(level=logging.WARNING, stream=sys.stdout)
+from airflow.providers_manager import ProvidersManager
+from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+core, runtime = ProvidersManager(), ProvidersManagerTaskRuntime()
+widgets = core.connection_form_widgets  # loads hooks and their UI metadata
+for info in (core.hooks["alibaba_cloud"], runtime.hooks["alibaba_cloud"]):
+    print("HOOK", info.package_name, info.hook_class_name, info.connection_id_attribute_name)
+print("PROVIDER", "airflow-iprod" in core.providers)
+for key, widget in widgets.items():
+    if key.startswith("extra__alibaba_cloud__"):
+        print("WIDGET", widget.package_name, widget.field_name)
+"""
+
+
+@pytest.mark.slow
+def test_conn_type_is_registered_once(tmp_path):
+    """``alibaba_cloud`` belongs to providers-alibaba: registering it again made Airflow warn in every
+    process and gave our hook that provider's type. Our hook subclasses the registered one and reads
+    the same connection, so nothing that resolves the type loses anything our hook needs."""
+    try:
+        metadata.distribution("airflow-iprod")
+    except metadata.PackageNotFoundError:
+        pytest.skip("airflow-iprod is not pip-installed (pip install -e .): no entry point to discover")
+    from airflow.providers.alibaba.cloud.hooks.base_alibaba import AlibabaBaseHook
+
+    from airflow_iprod.hooks.iproduction import IProductionHook
+
+    assert "connection-types" not in airflow_iprod.get_provider_info()
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", _DISCOVER], capture_output=True, text=True, check=True, env=env, timeout=120
+    )
+    logged = out.stdout + out.stderr
+    ours = [
+        line
+        for line in logged.splitlines()
+        if "already" in line and ("alibaba_cloud" in line or "airflow-iprod" in line)
+    ]
+    assert not ours, "\n".join(ours)
+    assert "PROVIDER True" in logged  # the provider itself is still discovered
+    hooks = {tuple(line.split()[1:]) for line in out.stdout.splitlines() if line.startswith("HOOK")}
+    base = f"{AlibabaBaseHook.__module__}.{AlibabaBaseHook.__qualname__}"
+    assert hooks == {("apache-airflow-providers-alibaba", base, "alibabacloud_conn_id")}
+    widgets = {tuple(line.split()[1:]) for line in out.stdout.splitlines() if line.startswith("WIDGET")}
+    assert {package for package, _ in widgets} == {"apache-airflow-providers-alibaba"}
+    # what resolves the type (Connection.get_hook, the UI) builds AlibabaBaseHook; ours is that hook
+    # for the same connection: same type, same conn-id argument, same default connection
+    assert issubclass(IProductionHook, AlibabaBaseHook)
+    assert IProductionHook.conn_type == AlibabaBaseHook.conn_type == "alibaba_cloud"
+    assert IProductionHook.conn_name_attr == AlibabaBaseHook.conn_name_attr
+    assert IProductionHook.default_conn_name == AlibabaBaseHook.default_conn_name
+
+
+def test_alibaba_cloud_connection_resolves_and_serves_our_extras(local_engine, make_conn):
+    """An ``alibaba_cloud`` connection with our extras (region, endpoint, protocol): the
+    registered hook reads it, and IProductionHook on the same connection reaches the engine with them."""
+    from airflow.providers.alibaba.cloud.hooks.base_alibaba import AlibabaBaseHook
+    from airflow.sdk import BaseHook
+
+    from airflow_iprod.hooks.iproduction import IProductionHook
+
+    conn_id = make_conn(local_engine, "iprod_typed", region="cn-beijing")
+    resolved = BaseHook.get_connection(conn_id).get_hook()
+    assert type(resolved) is AlibabaBaseHook
+    assert resolved.get_access_key_credential().access_key_id == local_engine.access_key_id
+    assert resolved._get_field("endpoint") == local_engine.endpoint
+    hook = IProductionHook(conn_id)
+    settings = hook.settings()
+    assert (settings.region, settings.endpoint, settings.protocol) == (
+        "cn-beijing",
+        local_engine.endpoint,
+        "http",
+    )
+    ok, message = hook.test_connection()  # a signed Query the engine verifies
+    assert ok, message
