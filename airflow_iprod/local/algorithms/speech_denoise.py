@@ -40,6 +40,7 @@ BLOCK_SECONDS = 30.0  # noise estimate per block; also bounds memory on long fil
 NOISE_QUANTILE = 0.1
 PAUSE_FRACTION = 0.2  # quietest share of frames taken as speech pauses
 PAUSE_CAP = 3.0  # the pause estimate may exceed the quantile one by at most this factor
+PAUSE_TRUST = 3.0  # if it exceeds it by more than this in most bins, the "pauses" hold speech
 NOISE_SMOOTH_BINS = 5
 DD_ALPHA = 0.92  # decision-directed smoothing of the a-priori SNR
 XI_MIN = 10 ** (-25 / 10)
@@ -96,8 +97,9 @@ def estimate_noise(power: np.ndarray) -> np.ndarray:
     correction assumes, which put it 4 dB low at 1-2 kHz and 2-4 dB high below 300 Hz on the tests'
     babble; the pause mean costs nothing on white noise and gains ~1 dB SI-SDR on babble and
     speech-shaped noise. If a recording has no pauses its quietest frames still hold speech, so the
-    pause estimate is capped at ``PAUSE_CAP`` times the quantile one. Smoothed over a few bins: the
-    noise spectrum is smooth, the estimate's variance is not.
+    pause estimate is capped at ``PAUSE_CAP`` times the quantile one, and not used at all when its
+    total is far above the quantile one's (clean input). Smoothed over a few bins: the noise spectrum
+    is smooth, the estimate's variance is not.
     """
     from scipy.ndimage import uniform_filter1d
 
@@ -113,6 +115,12 @@ def estimate_noise(power: np.ndarray) -> np.ndarray:
     quantile /= -np.log(1 - NOISE_QUANTILE)  # exponential periodogram: p-quantile is -ln(1-p) x mean
     quiet = live_power[live_level <= np.quantile(live_level, PAUSE_FRACTION)]
     pauses = uniform_filter1d(quiet.mean(axis=0), NOISE_SMOOTH_BINS, mode="nearest")
+    # In noisy speech the two estimates' total powers agree within ~2 dB (white, speech-shaped,
+    # babble at 0-5 dB SNR); 7-10 dB apart means the quietest frames are speech tails over a faint
+    # floor (clean or near-clean input), where the quantile estimate is the right one. Totals, not a
+    # per-bin vote: at 48 kHz most bins may be empty and their ratios meaningless.
+    if pauses.sum() > PAUSE_TRUST * quantile.sum():
+        return quantile.astype(np.float32)
     return np.minimum(pauses, PAUSE_CAP * quantile).astype(np.float32)
 
 
