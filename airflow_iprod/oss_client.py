@@ -1,6 +1,8 @@
 """An ``alibabacloud_oss_v2`` client built from an IProduction connection (for example DAGs' uploads).
 
-Keys, STS token and region come from the ``alibaba_cloud`` connection. The OSS endpoint is the
+Keys, STS token and region come from the ``alibaba_cloud`` connection; without keys, from the Alibaba
+Cloud default credential chain (environment, OIDC/RRSA, credentials file, ECS RAM role ...), exactly
+as the hook's ICE/MPS client does (:mod:`airflow_iprod.credentials`). The OSS endpoint is the
 ``oss_endpoint`` extra, else the SDK's regional default; a local-engine connection (endpoint on
 127.0.0.1/localhost) serves OSS on the same port, path-style. Imports stay inside the function.
 """
@@ -31,7 +33,9 @@ def oss_client_for(conn: str | IProductionHook) -> Any:
             settings.access_key_id, settings.access_key_secret, settings.security_token
         )
     else:
-        cfg.credentials_provider = oss.credentials.EnvironmentVariableCredentialsProvider()
+        from airflow_iprod.credentials import oss_credentials_provider
+
+        cfg.credentials_provider = oss_credentials_provider()
     cfg.region = settings.region
     if endpoint or local:
         cfg.endpoint = endpoint or f"{settings.protocol}://{settings.endpoint}"

@@ -109,8 +109,8 @@ class IProductionHook(AlibabaBaseHook):
     Connection (type ``alibaba_cloud``, registered by providers-alibaba, whose form has fields for the
     two keys only; the others go in Extra) extras: ``access_key_id``, ``access_key_secret``,
     ``security_token`` (STS), ``region``, ``endpoint`` (``host[:port]``), ``protocol`` (``https``/``http``).
-    Without keys the Alibaba Cloud default credential chain is used (environment variables, config
-    file, ECS RAM role, OIDC).
+    Without keys the Alibaba Cloud default credential chain is used (environment variables, OIDC/RRSA,
+    credentials file, ECS RAM role ...: see :mod:`airflow_iprod.credentials`), as for OSS.
 
     Transient failures (``Throttling*``, ``ServiceUnavailable``, ``InternalError``, 5xx, connection
     problems, timeouts) are retried with capped exponential backoff and full jitter. A Submit is only
@@ -475,10 +475,10 @@ def _build_client(settings: ClientSettings) -> Any:
         config.access_key_id = settings.access_key_id
         config.access_key_secret = settings.access_key_secret
         config.security_token = settings.security_token
-    else:  # environment, profile file, ECS RAM role, OIDC ... resolved by the credentials library
-        from alibabacloud_credentials.client import Client as CredentialClient
+    else:  # environment, OIDC, credentials file, ECS RAM role ...: see airflow_iprod.credentials
+        from airflow_iprod.credentials import default_chain
 
-        config.credential = CredentialClient()
+        config.credential = default_chain()
     if settings.api == catalog.ICE:
         from alibabacloud_ice20201109.client import Client
     else:
