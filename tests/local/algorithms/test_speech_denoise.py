@@ -154,7 +154,7 @@ def test_babble_gain(run_algorithm, tmp_path: Path, rate: int) -> None:
     noisy = noise.mix_at_snr(clean, noise.babble(len(clean), rate, seed=9), 5.0)
     out = _denoise(run_algorithm, tmp_path, noisy, rate)[:, 0]
     gain = _gain(clean, noisy, out)
-    assert gain >= 3.8, gain  # measured 4.5-4.6 dB at both rates (3.3 before the pause-based noise estimate)
+    assert gain >= 3.6, gain  # measured 4.3-4.7 dB at both rates (3.3 before the pause-based noise estimate)
     if gain < 6.0:
         pytest.xfail(f"{BABBLE_BAR_REASON} (this run: {gain:.2f} dB)")
 
