@@ -284,9 +284,12 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
     def is_job_succeeded(self, status: str) -> bool:
         return status == "Success"
 
-    def poll_until_complete(self, external_id: Any, context: Context) -> dict[str, Any] | None:
+    def poll_until_complete(  # type: ignore[override]
+        self, external_id: Any, context: Context
+    ) -> dict[str, Any] | None:
         # The mixin returns this value directly when it re-attaches to a running job, so it is the
-        # task's result too (on a fresh submit the mixin calls get_job_result afterwards).
+        # task's result too (on a fresh submit the mixin calls get_job_result afterwards). The mixin
+        # annotates it as None although its execute() returns it: hence the override note.
         job_id = str(external_id)
         self._job_id = job_id
         self._publish(context, job_id)
