@@ -1,5 +1,9 @@
 """The ``airflow-iprod`` command.
 
+``airflow-iprod algorithms [NAME]`` lists the catalog (see :mod:`airflow_iprod.cli_algorithms`);
+``airflow-iprod submit | query | cancel`` run one job by hand through IProductionHook (see
+:mod:`airflow_iprod.cli_jobs`).
+
 ``airflow-iprod local start [--port] [--data-dir] [--workers] [--access-key-id] [--access-key-secret]
 [--ready-file PATH]`` runs the local engine in the foreground and prints how to reach it (and, with
 ``--ready-file``, writes the same as JSON once it is listening, for scripts). Flags fall back to the
@@ -21,6 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from airflow_iprod import cli_algorithms, cli_jobs
+
 DEFAULT_PORT = 8765
 DEFAULT_DATA_DIR = ".iprod-local"
 
@@ -32,6 +38,41 @@ def _env(name: str, default: str | None = None) -> str | None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="airflow-iprod", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    raw = argparse.RawDescriptionHelpFormatter
+    algorithms = sub.add_parser(
+        "algorithms",
+        help="list the algorithms, or one algorithm's JobParams and Result (offline)",
+        description=cli_algorithms.__doc__,
+        formatter_class=raw,
+    )
+    cli_algorithms.add_arguments(algorithms)
+    epilog = f"{cli_jobs.WAIT_HELP}\n\n{cli_jobs.CONNECTION_HELP}"
+    submit = sub.add_parser(
+        "submit",
+        help="validate and submit one job; print its JobId (or, with --wait, the finished job)",
+        description="Validate a job with the catalog (nothing is sent when a field is wrong: exit 2), "
+        "submit it, print its JobId.",
+        epilog=epilog,
+        formatter_class=raw,
+    )
+    cli_jobs.add_submit_arguments(submit)
+    query = sub.add_parser(
+        "query",
+        help="print one job as JSON (status, result, outputs, times)",
+        description="Print one job, normalised for both APIs, as JSON (exit 0 whatever its status, "
+        "unless --wait).",
+        epilog=epilog,
+        formatter_class=raw,
+    )
+    cli_jobs.add_query_arguments(query)
+    cancel = sub.add_parser(
+        "cancel",
+        help="cancel a queued or running ICE job (MPS has no Cancel API)",
+        description="Cancel a queued or running ICE job and print it as JSON. MPS has no Cancel API.",
+        epilog=cli_jobs.CONNECTION_HELP,
+        formatter_class=raw,
+    )
+    cli_jobs.add_cancel_arguments(cancel)
     local = sub.add_parser("local", help="the offline local engine")
     local_sub = local.add_subparsers(dest="local_command", required=True)
     start = local_sub.add_parser("start", help="run the local engine in the foreground")
@@ -161,7 +202,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "local" and args.local_command == "start":
         return start_engine(args)
-    return 2
+    commands = {
+        "algorithms": cli_algorithms.run,
+        "submit": cli_jobs.run_submit,
+        "query": cli_jobs.run_query,
+        "cancel": cli_jobs.run_cancel,
+    }
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":
