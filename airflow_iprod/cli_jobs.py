@@ -13,6 +13,7 @@ JSON); progress and errors go to stderr. Keys are never printed.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 import time
@@ -85,6 +86,29 @@ class Printer:
 
     def err(self, text: str) -> None:
         print(self._clean(text), file=sys.stderr, flush=True)
+
+
+class _Stderr(io.TextIOBase):
+    """Whatever ``sys.stderr`` is at the moment of writing (tests swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def _hook_class() -> type[IProductionHook]:
+    """Import the hook (and so Airflow), then send Airflow's logs to stderr: its default handler
+    writes to stdout, which here carries only the JobId or the job's JSON."""
+    from airflow_iprod.hooks.iproduction import IProductionHook
+
+    try:
+        from airflow.sdk.log import configure_logging
+    except ImportError:  # pragma: no cover - an Airflow without the Task SDK's logging module
+        return IProductionHook
+    configure_logging(output=_Stderr())  # cached: configures once per process
+    return IProductionHook
 
 
 # ------------------------------------------------------------------ arguments
@@ -240,10 +264,8 @@ def ready_file_extras(path: Path) -> dict[str, Any]:
 
 def connect(args: argparse.Namespace, printer: Printer) -> IProductionHook:
     """A hook with its connection loaded (so a missing one is a usage error, before any call)."""
-    from airflow_iprod.hooks.iproduction import IProductionHook
-
     conn_id = args.conn_id or DEFAULT_CONN_ID
-    hook = IProductionHook(conn_id, api=args.api)
+    hook = _hook_class()(conn_id, api=args.api)
     if args.local_ready_file is not None:
         hook.extras = ready_file_extras(args.local_ready_file)
     try:
@@ -397,10 +419,8 @@ def _guarded(command: Any, args: argparse.Namespace) -> int:
 def _submit(args: argparse.Namespace, printer: Printer) -> int:
     _check_wait_flags(args)
     fields = submit_fields(args)
-    from airflow_iprod.hooks.iproduction import IProductionHook
-
     # The operator's rules, no connection and no network: a bad field stops here.
-    IProductionHook(api=args.api).build_submit_request(args.function, **fields)
+    _hook_class()(api=args.api).build_submit_request(args.function, **fields)
     hook = connect(args, printer)
     submitted_at = time.time()
     job_id = hook.submit(args.function, **fields)
