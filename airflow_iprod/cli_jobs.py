@@ -51,6 +51,10 @@ _FLAGS = {
 }
 
 WAIT_HELP = """\
+stdout carries only the result (submit: the JobId, or with --wait the job as JSON; query, cancel: the
+job as JSON); progress and errors go to stderr. Exit codes: 0 done, 1 the job failed or the service
+refused, 2 bad input (nothing was sent), 3 --timeout passed, 130 Ctrl-C.
+
 --wait polls until the job ends and prints it as JSON: exit 0 on Success, 1 on Fail (the service's
 message on stderr), 3 when --timeout passes first. On a timeout or Ctrl-C the job is NOT cancelled: it
 keeps running (and costs) until it ends; `airflow-iprod query JOB_ID --wait` picks it up again. Give
@@ -74,7 +78,8 @@ class Printer:
         self.secrets: list[str] = []
 
     def hide(self, *values: str | None) -> None:
-        self.secrets += [v for v in values if v]
+        # As Airflow's masker: shorter values would mangle ordinary text (real keys are 16+ chars).
+        self.secrets += [v for v in values if v and len(v) >= 5]
 
     def _clean(self, text: str) -> str:
         for secret in self.secrets:
@@ -145,10 +150,18 @@ def _add_connection(parser: argparse.ArgumentParser) -> None:
 def _add_wait(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wait", action="store_true", help="poll until the job ends; print it as JSON")
     parser.add_argument(
-        "--timeout", type=_positive("--timeout"), default=None, help="with --wait: give up after SECONDS"
+        "--timeout",
+        type=_positive("--timeout"),
+        default=None,
+        metavar="SECONDS",
+        help="with --wait: give up after SECONDS (default: no limit); exit 3",
     )
     parser.add_argument(
-        "--poll", type=_positive("--poll"), default=2.0, help="with --wait: seconds between queries (2)"
+        "--poll",
+        type=_positive("--poll"),
+        default=2.0,
+        metavar="SECONDS",
+        help="with --wait: seconds between queries (default 2)",
     )
     parser.add_argument(
         "--cancel-on-exit",
@@ -166,13 +179,15 @@ def add_submit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--params", default=None, metavar="JSON|@FILE", help="JobParams as JSON text, or @file.json"
     )
-    parser.add_argument("--model-id", default=None)
-    parser.add_argument("--pipeline-id", default=None)
-    parser.add_argument("--priority", default=None, help="ICE: 1 (first) to 10")
-    parser.add_argument("--user-data", default=None, help="at most 256 characters")
+    parser.add_argument("--model-id", default=None, metavar="ID", help="ModelId, where the algorithm has one")
+    parser.add_argument("--pipeline-id", default=None, metavar="ID")
+    parser.add_argument("--priority", default=None, metavar="1-10", help="ICE: 1 runs first")
+    parser.add_argument("--user-data", default=None, metavar="TEXT", help="at most 256 characters")
     parser.add_argument("--name", default=None, help="ICE: job name")
-    parser.add_argument("--input-type", default="OSS", help="ICE: OSS (default) or Media (a media ID)")
-    parser.add_argument("--output-type", default="OSS", help="ICE: OSS (default) or Media")
+    parser.add_argument("--input-type", default="OSS", metavar="OSS|Media", help="ICE: Media for a media ID")
+    parser.add_argument(
+        "--output-type", default="OSS", metavar="OSS|Media", help="ICE: Media for a media asset"
+    )
     parser.add_argument(
         "--output-url", default=None, metavar="URL", help="ICE: OutputUrl with --output-type Media"
     )

@@ -57,6 +57,13 @@ def conn(local_engine: EngineHandle, make_conn: Any) -> str:
     return make_conn(local_engine, conn_id="iprod_cli")
 
 
+def test_help_says_a_wait_never_cancels(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["submit", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "On a timeout or Ctrl-C the job is NOT cancelled" in text and "--cancel-on-exit" in text
+
+
 def test_default_conn_id_is_the_hooks() -> None:
     from airflow_iprod.hooks.iproduction import IProductionHook
 
