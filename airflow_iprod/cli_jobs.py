@@ -461,8 +461,8 @@ def _query(args: argparse.Namespace, printer: Printer) -> int:
 def _cancel(args: argparse.Namespace, printer: Printer) -> int:
     if args.api != catalog.ICE:
         raise UsageError(
-            f"--api={API_LABELS[args.api].lower()}: the MPS API has no CancelIProductionJob; "
-            f"job {args.job_id} keeps running until it ends (only --api ice jobs can be cancelled)"
+            f"--api={API_LABELS[args.api].lower()}: the MPS API has no CancelIProductionJob, so job "
+            f"{args.job_id} cannot be cancelled: an MPS job runs until it ends (only --api ice jobs can)"
         )
     hook = connect(args, printer)
     before = hook.query(args.job_id)
