@@ -147,8 +147,10 @@ def test_restart_with_jobs_in_flight(make_engine: Any) -> None:
     handle = make_engine(workers=1, faults=HELD)
     client, blocker, short = _setup(handle)
     running = submit_to(client, "ice", "SpeechDenoise", blocker, "oss://media/s/r/{source}.wav")
-    queued = submit_to(client, "ice", "SpeechDenoise", short, "oss://media/s/r/{source}.wav", priority=2)
+    # Running before the second submit: were both queued when the dispatcher woke, the Priority 2 job
+    # would rightly go first (seen once under load) and the restart would find the other one.
     _wait_status(client, running, "Analyzing")
+    queued = submit_to(client, "ice", "SpeechDenoise", short, "oss://media/s/r/{source}.wav", priority=2)
     pid = _pid(handle, running)
 
     handle.restart()  # stop mid-job, start a new engine on the same data dir and port
