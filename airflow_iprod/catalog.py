@@ -560,14 +560,21 @@ def _length(field: str, value: Any, low: int, high: int) -> str:
 _BY_NAME: dict[str, AlgorithmSpec] = {s.name: s for s in _SPECS}
 
 
-def _check_api(api: str) -> str:
-    if api not in APIS:
-        raise ValidationError("api", api, f"one of {list(APIS)}")
-    return api
+# "MPS" (Media Processing) is the product's name; its SDK, endpoint and our ``api`` value say "mts".
+API_ALIASES: dict[str, str] = {"mps": MTS}
+_MTS_HINT = ", i.e. MPS: api='mts'"
+
+
+def canonical_api(api: Any) -> str:
+    """``api`` as the catalog spells it, ``ice`` or ``mts``; ``mps`` and any letter case accepted."""
+    name = API_ALIASES.get(api.strip().lower(), api.strip().lower()) if isinstance(api, str) else None
+    if name not in APIS:
+        raise ValidationError("api", api, f"one of {list(APIS)} ('mps' is accepted for 'mts')")
+    return name
 
 
 def names(api: str) -> list[str]:
-    _check_api(api)
+    api = canonical_api(api)
     return [s.name for s in _SPECS if api in s.apis]
 
 
@@ -576,12 +583,13 @@ def all_specs() -> tuple[AlgorithmSpec, ...]:
 
 
 def get(function_name: str, api: str) -> AlgorithmSpec:
-    _check_api(api)
+    api = canonical_api(api)
     spec = _BY_NAME.get(function_name)
     if spec is None or api not in spec.apis:
         hint = ""
         if spec is not None:
-            hint = f" ({function_name} exists only in the {'/'.join(sorted(spec.apis)).upper()} API)"
+            only = "/".join(sorted(spec.apis)).upper()
+            hint = f" ({function_name} exists only in the {only} API{_MTS_HINT if only == 'MTS' else ''})"
         raise ValidationError("FunctionName", function_name, f"one of {names(api)}{hint}")
     return spec
 
@@ -712,7 +720,7 @@ def validate_submit(
     MPS has flat OSS-only ``Input`` / ``Output``: pass them as ``input_media`` / ``output_media``
     with the default types.
     """
-    _check_api(api)
+    api = canonical_api(api)
     if not function_name:
         raise ValidationError("FunctionName", function_name, f"one of {names(api)}")
     spec = get(function_name, api)
@@ -809,7 +817,7 @@ def normalize_status(api: str, raw: str | None) -> str:
     An unknown word is returned unchanged so callers treat it as not finished (and their timeout
     still bounds the wait) rather than guessing an outcome.
     """
-    _check_api(api)
+    canonical_api(api)
     return _STATUS_WORDS.get((raw or "").strip().lower(), raw or "")
 
 

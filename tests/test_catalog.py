@@ -156,6 +156,20 @@ def test_function_names_per_api_follow_the_docs():
         catalog.get("Nope", MTS)
 
 
+@pytest.mark.parametrize(
+    ("given", "canonical"), [("ice", ICE), ("ICE", ICE), ("mts", MTS), ("mps", MTS), (" MPS", MTS)]
+)
+def test_api_accepts_the_product_name_mps(given: str, canonical: str) -> None:
+    assert catalog.canonical_api(given) == canonical
+    assert catalog.get("TextToSpeech" if canonical == MTS else "SpeechDenoise", given).name
+
+
+@pytest.mark.parametrize("bad", ["gcp", "", None, ["mts"]])
+def test_api_refusal_names_the_field_and_the_choices(bad: object) -> None:
+    with pytest.raises(ValidationError, match=r"api=.*one of \['ice', 'mts'\] \('mps' is accepted"):
+        catalog.canonical_api(bad)
+
+
 SUBMIT = dict(function_name="SpeechDenoise", input_media="oss://bkt/in.wav", output_media="oss://bkt/out.wav")
 
 

@@ -139,8 +139,7 @@ class IProductionHook(AlibabaBaseHook):
         # AlibabaBaseHook.__init__ reads the connection right away; we load it lazily instead, so a
         # hook can be built on the triggerer's event loop and fetch its connection asynchronously.
         BaseHook.__init__(self, **kwargs)
-        if api not in catalog.APIS:
-            raise catalog.ValidationError("api", api, f"one of {list(catalog.APIS)}")
+        api = catalog.canonical_api(api)
         self.alibaba_cloud_conn_id = alibabacloud_conn_id
         self.api = api
         self.max_retries = max_retries

@@ -154,8 +154,7 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if api not in catalog.APIS:
-            raise catalog.ValidationError("api", api, f"one of {list(catalog.APIS)}")
+        api = catalog.canonical_api(api)
         if poll_interval <= 0:
             raise catalog.ValidationError("poll_interval", poll_interval, "a number of seconds > 0")
         if timeout is not None and timeout <= 0:

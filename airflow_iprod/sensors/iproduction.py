@@ -40,8 +40,7 @@ class IProductionJobSensor(BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if api not in catalog.APIS:
-            raise catalog.ValidationError("api", api, f"one of {list(catalog.APIS)}")
+        api = catalog.canonical_api(api)
         self.job_id = job_id
         self.api = api
         self.conn_id = conn_id

@@ -85,3 +85,15 @@ def test_resolve_input_from_upstream_results():
     assert resolve_input(media, "Media") == "mid-1"
     with pytest.raises(catalog.ValidationError):
         resolve_input(42)
+
+
+def test_api_mps_is_the_mts_api():
+    from airflow_iprod.hooks.iproduction import IProductionHook
+    from airflow_iprod.sensors.iproduction import IProductionJobSensor
+
+    op = IProductionJobOperator(
+        task_id="t", function_name="TextToSpeech", api="MPS", output=V, job_params={"text": "hi"}
+    )
+    assert op.api == "mts"
+    assert IProductionJobSensor(task_id="s", job_id="j", api="mps").api == "mts"
+    assert IProductionHook(api="mps").api == "mts"
