@@ -386,7 +386,7 @@ class RpcApi:
         job_id = params.get("JobId")
         if not job_id:
             raise errors.missing_parameter("JobId")
-        self.engine.faults.check_query()
+        self.engine.faults.check_query(job_id)
         job = self.engine.jobs.get(job_id)
         if job is None:
             raise errors.job_not_found(job_id)

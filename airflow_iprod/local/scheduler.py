@@ -203,7 +203,7 @@ class Scheduler:
                     break
                 if per_pipeline.get(job.pipeline_id, 0) >= self.config.concurrency(job.pipeline_id):
                     continue
-                forced = self.faults.forced_failure(job.function_name)
+                forced = self.faults.forced_failure(job.function_name, job.job_id)
                 if forced is not None:
                     self.store.finish(
                         job.job_id,
