@@ -10,7 +10,8 @@
 environment (``IPROD_LOCAL_PORT``, ``IPROD_LOCAL_DATA_DIR``, ``IPROD_LOCAL_WORKERS``,
 ``IPROD_LOCAL_ACCESS_KEY_ID``, ``IPROD_LOCAL_ACCESS_KEY_SECRET``, ``IPROD_LOCAL_HOST``,
 ``IPROD_LOCAL_REGION``); without a key pair the engine generates one on first start and keeps it in
-the data dir. Importing this module never imports Airflow.
+the data dir. ``--fault-*`` flags (``IPROD_LOCAL_FAULT_*``) switch on fault injection, to test a DAG's
+failure paths (see :mod:`airflow_iprod.cli_faults`). Importing this module never imports Airflow.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from airflow_iprod import cli_algorithms, cli_jobs
+from airflow_iprod import cli_algorithms, cli_faults, cli_jobs
 
 DEFAULT_PORT = 8765
 DEFAULT_DATA_DIR = ".iprod-local"
@@ -75,7 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     cli_jobs.add_cancel_arguments(cancel)
     local = sub.add_parser("local", help="the offline local engine")
     local_sub = local.add_subparsers(dest="local_command", required=True)
-    start = local_sub.add_parser("start", help="run the local engine in the foreground")
+    start = local_sub.add_parser(
+        "start",
+        help="run the local engine in the foreground",
+        description="Run the local engine in the foreground; print how to reach it.",
+        formatter_class=raw,
+    )
     add_start_arguments(start)
     return parser
 
@@ -115,8 +121,10 @@ def add_start_arguments(start: argparse.ArgumentParser) -> None:
         "--ready-file",
         type=Path,
         default=None,
-        help="once listening, write endpoint, keys and the Airflow connection here as JSON (mode 600)",
+        help="once listening, write endpoint, keys, the Airflow connection and the active faults here "
+        "as JSON (mode 600)",
     )
+    cli_faults.add_fault_arguments(start)
 
 
 def connection_info(endpoint: str, key_id: str, secret: str, region: str) -> dict[str, object]:
@@ -137,15 +145,23 @@ def connection_info(endpoint: str, key_id: str, secret: str, region: str) -> dic
     }
 
 
-def write_ready_file(path: Path, endpoint: str, cred: Any, region: str, info: dict[str, Any]) -> None:
+def write_ready_file(
+    path: Path,
+    endpoint: str,
+    cred: Any,
+    region: str,
+    info: dict[str, Any],
+    faults: dict[str, Any] | None = None,
+) -> None:
     """The engine's address and keys as JSON, written atomically (a reader never sees half a file)
-    and private to the user (it holds the secret)."""
+    and private to the user (it holds the secret). ``faults``: the active fault injection ({} if off)."""
     data = {
         "endpoint": endpoint,
         "access_key_id": cred.access_key_id,
         "access_key_secret": cred.access_key_secret,
         "region": region,
         "connection": {"conn_type": info["conn_type"], "extra": info["extra"]},
+        "faults": faults or {},
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -158,12 +174,18 @@ def write_ready_file(path: Path, endpoint: str, cred: Any, region: str, info: di
 def start_engine(args: argparse.Namespace) -> int:
     from airflow_iprod.local.config import Credential, EngineConfig
     from airflow_iprod.local.engine import LocalEngine
+    from airflow_iprod.local.faults import active_faults, describe_faults
 
     if bool(args.access_key_id) != bool(args.access_key_secret):
         print("error: give both --access-key-id and --access-key-secret, or neither", file=sys.stderr)
         return 2
+    try:
+        faults = cli_faults.faults_from_args(args)
+    except cli_faults.FaultFlagError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     config = EngineConfig(
-        data_dir=args.data_dir.resolve(), host=args.host, port=args.port, region=args.region
+        data_dir=args.data_dir.resolve(), host=args.host, port=args.port, region=args.region, faults=faults
     )
     if args.workers > 0:
         config.workers = args.workers
@@ -187,7 +209,14 @@ def start_engine(args: argparse.Namespace) -> int:
     print(f"  extra: {json.dumps(info['extra'])}")
     print(f"  export {info['env']}")
     if args.ready_file:
-        write_ready_file(args.ready_file, engine.endpoint, cred, config.region, info)
+        write_ready_file(
+            args.ready_file, engine.endpoint, cred, config.region, info, faults=active_faults(faults)
+        )
+    fault_lines = describe_faults(faults)  # last, so it is what stays on screen
+    if fault_lines:
+        print("FAULT INJECTION ON (these failures are injected, not real):")
+        for line in fault_lines:
+            print(f"  - {line}")
     print("Ctrl-C stops the engine.", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

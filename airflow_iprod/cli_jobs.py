@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -48,7 +49,14 @@ _FLAGS = {
     "PipelineId": "--pipeline-id",
     "ScheduleConfig.PipelineId": "--pipeline-id",
     "ScheduleConfig.Priority": "--priority",
+    "TemplateId": "--template-id",
+    "Output.Biz": "--biz",
+    "NotifyUrl": "--notify-url",
+    "ScheduleParams": "--schedule-params",
 }
+
+# MPS NotifyUrl: the service calls back through an MNS queue only (mns://<endpoint>/queues/<name>).
+_MNS_QUEUE = re.compile(r"^mns://[^/\s]+/queues/[^/\s]+$")
 
 WAIT_HELP = """\
 stdout carries only the result (submit: the JobId, or with --wait the job as JSON; query, cancel: the
@@ -191,6 +199,22 @@ def add_submit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--output-url", default=None, metavar="URL", help="ICE: OutputUrl with --output-type Media"
     )
+    parser.add_argument("--template-id", default=None, metavar="ID", help="ICE: TemplateId")
+    parser.add_argument(
+        "--biz", default=None, metavar="IMS|VOD", help="ICE: Output.Biz, the service that owns a media asset"
+    )
+    parser.add_argument(
+        "--notify-url",
+        default=None,
+        metavar="mns://ENDPOINT/queues/NAME",
+        help="MPS: MNS queue told when the job ends",
+    )
+    parser.add_argument(
+        "--schedule-params",
+        default=None,
+        metavar="JSON|@FILE",
+        help="MPS: ScheduleParams as a JSON object, or @file.json (the service suggests leaving it out)",
+    )
     _add_connection(parser)
     _add_wait(parser)
 
@@ -215,14 +239,38 @@ def _check_wait_flags(args: argparse.Namespace) -> None:
         raise UsageError("--cancel-on-exit with --api=mps: the MPS API has no CancelIProductionJob")
 
 
-def _read_params(value: str | None) -> str | None:
+def _read_json_arg(flag: str, value: str | None) -> str | None:
+    """JSON text given inline or as ``@file``."""
     if value is None or not value.startswith("@"):
         return value
     path = Path(value[1:])
     try:
         return path.read_text(encoding="utf-8")
     except OSError as err:
-        raise UsageError(f"--params={value}: cannot read {path}: {err.strerror or err}") from None
+        raise UsageError(f"{flag}={value}: cannot read {path}: {err.strerror or err}") from None
+
+
+def _schedule_params(value: str | None) -> str | None:
+    text = _read_json_arg("--schedule-params", value)
+    if text is None:
+        return None
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise UsageError(f"--schedule-params={text!r} is not valid: a JSON object ({err})") from None
+    if not isinstance(parsed, dict):
+        raise UsageError(f"--schedule-params={text!r} is not valid: a JSON object")
+    return text
+
+
+def check_cli_rules(args: argparse.Namespace) -> None:
+    """Rules of the documented API that the catalog leaves to the caller (no network)."""
+    url = args.notify_url
+    if url is not None and args.api == catalog.MTS and not _MNS_QUEUE.match(url):
+        raise UsageError(
+            f"--notify-url={url!r} is not valid: an MNS queue, mns://<account>.mns.<region>.aliyuncs.com"
+            "/queues/<name> (MPS notifies through MNS queues only)"
+        )
 
 
 def submit_fields(args: argparse.Namespace) -> dict[str, Any]:
@@ -233,12 +281,16 @@ def submit_fields(args: argparse.Namespace) -> dict[str, Any]:
         "input_type": args.input_type,
         "output_type": args.output_type,
         "output_url": args.output_url,
-        "job_params": _read_params(args.params),
+        "job_params": _read_json_arg("--params", args.params),
         "model_id": args.model_id,
         "pipeline_id": args.pipeline_id,
         "priority": args.priority,
         "user_data": args.user_data,
         "name": args.name,
+        "template_id": args.template_id,
+        "output_biz": args.biz,
+        "notify_url": args.notify_url,
+        "schedule_params": _schedule_params(args.schedule_params),
     }
 
 
@@ -436,6 +488,7 @@ def _submit(args: argparse.Namespace, printer: Printer) -> int:
     fields = submit_fields(args)
     # The operator's rules, no connection and no network: a bad field stops here.
     _hook_class()(api=args.api).build_submit_request(args.function, **fields)
+    check_cli_rules(args)
     hook = connect(args, printer)
     submitted_at = time.time()
     job_id = hook.submit(args.function, **fields)
