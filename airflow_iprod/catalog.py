@@ -714,6 +714,8 @@ def validate_submit(
     pipeline_id: str | None = None,
     template_id: str | None = None,
     biz: str | None = None,
+    notify_url: str | None = None,
+    schedule_params: str | Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Every request rule of SubmitIProductionJob; returns the normalised JobParams.
 
@@ -765,7 +767,38 @@ def validate_submit(
     for label, value in (("ScheduleConfig.PipelineId", pipeline_id), ("TemplateId", template_id)):
         if value is not None and (not isinstance(value, str) or len(value) > 128):
             raise ValidationError(label, value, "a string of at most 128 characters")
+    _validate_mps_extras(api, notify_url, schedule_params)
     return validate_job_params(spec, job_params, model_id=model_id, api=api)
+
+
+# MPS calls back through an MNS queue only: mns://<account>.mns.<region>.aliyuncs.com/queues/<name>.
+_MNS_QUEUE = re.compile(r"^mns://[^/\s]+/queues/[^/\s]+$")
+
+
+def _validate_mps_extras(api: str, notify_url: Any, schedule_params: Any) -> None:
+    if api == ICE:
+        for label, value in (("NotifyUrl", notify_url), ("ScheduleParams", schedule_params)):
+            if value not in (None, ""):
+                raise ValidationError(label, value, "MPS only (api='mts')")
+        return
+    if notify_url not in (None, "") and not (isinstance(notify_url, str) and _MNS_QUEUE.match(notify_url)):
+        raise ValidationError(
+            "NotifyUrl", notify_url, "an MNS queue, mns://<account>.mns.<region>.aliyuncs.com/queues/<name>"
+        )
+    if schedule_params in (None, ""):
+        return
+    parsed = schedule_params
+    if isinstance(schedule_params, str):
+        try:
+            parsed = json.loads(schedule_params)
+        except json.JSONDecodeError:
+            parsed = None
+    if not isinstance(parsed, Mapping):
+        raise ValidationError("ScheduleParams", schedule_params, "a JSON object")
+    if parsed.get("Priority") is not None:  # the one key the local engine honours
+        level = _integer("ScheduleParams.Priority", parsed["Priority"])
+        if not 1 <= level <= 10:
+            raise ValidationError("ScheduleParams.Priority", parsed["Priority"], "an integer from 1 to 10")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import re
 import sys
 import time
 from pathlib import Path
@@ -53,10 +52,8 @@ _FLAGS = {
     "Output.Biz": "--biz",
     "NotifyUrl": "--notify-url",
     "ScheduleParams": "--schedule-params",
+    "ScheduleParams.Priority": "--schedule-params",
 }
-
-# MPS NotifyUrl: the service calls back through an MNS queue only (mns://<endpoint>/queues/<name>).
-_MNS_QUEUE = re.compile(r"^mns://[^/\s]+/queues/[^/\s]+$")
 
 WAIT_HELP = """\
 stdout carries only the result (submit: the JobId, or with --wait the job as JSON; query, cancel: the
@@ -251,26 +248,8 @@ def _read_json_arg(flag: str, value: str | None) -> str | None:
 
 
 def _schedule_params(value: str | None) -> str | None:
-    text = _read_json_arg("--schedule-params", value)
-    if text is None:
-        return None
-    try:
-        parsed = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise UsageError(f"--schedule-params={text!r} is not valid: a JSON object ({err})") from None
-    if not isinstance(parsed, dict):
-        raise UsageError(f"--schedule-params={text!r} is not valid: a JSON object")
-    return text
-
-
-def check_cli_rules(args: argparse.Namespace) -> None:
-    """Rules of the documented API that the catalog leaves to the caller (no network)."""
-    url = args.notify_url
-    if url is not None and args.api == catalog.MTS and not _MNS_QUEUE.match(url):
-        raise UsageError(
-            f"--notify-url={url!r} is not valid: an MNS queue, mns://<account>.mns.<region>.aliyuncs.com"
-            "/queues/<name> (MPS notifies through MNS queues only)"
-        )
+    # Inline JSON or @file; what it must hold is the catalog's rule (checked with the others).
+    return _read_json_arg("--schedule-params", value)
 
 
 def submit_fields(args: argparse.Namespace) -> dict[str, Any]:
@@ -488,7 +467,6 @@ def _submit(args: argparse.Namespace, printer: Printer) -> int:
     fields = submit_fields(args)
     # The operator's rules, no connection and no network: a bad field stops here.
     _hook_class()(api=args.api).build_submit_request(args.function, **fields)
-    check_cli_rules(args)
     hook = connect(args, printer)
     submitted_at = time.time()
     job_id = hook.submit(args.function, **fields)

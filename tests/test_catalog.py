@@ -221,6 +221,33 @@ def test_submit_accepts_documented_forms():
         catalog.validate_submit(MTS, **{**SUBMIT, "function_name": "Cover", "input_type": "Media"})
 
 
+TTS = dict(function_name="TextToSpeech", output_media="oss://bkt/t.wav", job_params='{"text": "hi"}')
+MNS = "mns://1234567890.mns.cn-shanghai.aliyuncs.com/queues/pipeline-events"
+
+
+@pytest.mark.parametrize(
+    ("api", "fields", "field", "allowed"),
+    [
+        (ICE, {**SUBMIT, "notify_url": MNS}, "NotifyUrl", "MPS only"),
+        (ICE, {**SUBMIT, "schedule_params": "{}"}, "ScheduleParams", "MPS only"),
+        (MTS, {**TTS, "notify_url": "https://example.com/hook"}, "NotifyUrl", "an MNS queue"),
+        (MTS, {**TTS, "notify_url": "mns://host/topics/t"}, "NotifyUrl", "an MNS queue"),
+        (MTS, {**TTS, "schedule_params": "Priority=3"}, "ScheduleParams", "a JSON object"),
+        (MTS, {**TTS, "schedule_params": "[3]"}, "ScheduleParams", "a JSON object"),
+        (MTS, {**TTS, "schedule_params": {"Priority": 0}}, "ScheduleParams.Priority", "1 to 10"),
+    ],
+)
+def test_mps_notify_url_and_schedule_params(api, fields, field, allowed):
+    with pytest.raises(ValidationError) as err:
+        catalog.validate_submit(api, **fields)
+    assert err.value.field == field and allowed in str(err.value)
+
+
+def test_mps_notify_url_and_schedule_params_accepted():
+    catalog.validate_submit(MTS, **TTS, notify_url=MNS, schedule_params='{"Priority": 3}')
+    catalog.validate_submit(MTS, **TTS, notify_url="", schedule_params={"Other": "kept"})
+
+
 def test_split_oss_url_forms():
     assert catalog.split_oss_url("oss://bkt/a/b.mp4") == ("bkt", "a/b.mp4")
     assert catalog.split_oss_url("oss://bkt.oss-cn-shanghai.aliyuncs.com/a.mp4") == ("bkt", "a.mp4")

@@ -263,12 +263,11 @@ class IProductionHook(AlibabaBaseHook):
             pipeline_id=pipeline_id,
             template_id=template_id,
             biz=output_biz,
+            notify_url=notify_url,
+            schedule_params=schedule_params,
         )
         params_text = _json_text(job_params)
         if self.api == catalog.ICE:
-            if notify_url or schedule_params:
-                field = "NotifyUrl" if notify_url else "ScheduleParams"
-                raise catalog.ValidationError(field, notify_url or schedule_params, "MPS only (api='mts')")
             request: dict[str, Any] = {
                 "FunctionName": function_name,
                 "Input": {"Type": input_type, "Media": input},

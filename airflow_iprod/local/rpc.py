@@ -223,31 +223,18 @@ class RpcApi:
             model_id=params.get("ModelId"),
             user_data=params.get("UserData"),
             pipeline_id=params.get("PipelineId"),
+            notify_url=params.get("NotifyUrl"),
+            schedule_params=params.get("ScheduleParams"),
         )
         job_params = self._validate(catalog.MTS, fields)
         spec = catalog.get(fields["function_name"], catalog.MTS)
         input_url = self._resolve_input(spec, "OSS", fields["input_media"], "Input")
         template = fields["output_media"] or ""
         self._check_output_bucket(template, "Output")
-        priority = None
-        if params.get("ScheduleParams"):  # not documented in detail; honour a Priority in it if present
-            try:
-                sched = json.loads(params["ScheduleParams"])
-                priority = sched.get("Priority") if isinstance(sched, dict) else None
-            except json.JSONDecodeError:
-                raise errors.invalid_parameter(
-                    f"ScheduleParams={params['ScheduleParams']!r} is not valid: a JSON object"
-                ) from None
-            if priority is not None:
-                catalog.validate_submit(
-                    catalog.MTS,
-                    function_name=spec.name,
-                    input_media=fields["input_media"],
-                    output_media=fields["output_media"],
-                    priority=priority,
-                    job_params=fields["job_params"],
-                    model_id=fields["model_id"],
-                )
+        # ScheduleParams is not documented in detail; a Priority in it (checked above) is honoured.
+        priority = (
+            json.loads(params["ScheduleParams"]).get("Priority") if params.get("ScheduleParams") else None
+        )
         request = {
             k: params.get(k)
             for k in (

@@ -118,6 +118,21 @@ def test_mts_request_rules(submit_job: Any) -> None:
     assert "JobParams.lang" in err.message and "'fr'" in err.message
 
 
+def test_mts_notify_url_must_be_an_mns_queue(mts_client: Any) -> None:
+    from alibabacloud_mts20140618 import models as mts_models
+
+    request = mts_models.SubmitIProductionJobRequest(
+        function_name="TextToSpeech",
+        output="oss://media/out/t.wav",
+        job_params='{"text": "hi"}',
+        notify_url="https://example.com/hook",
+    )
+    with pytest.raises(ClientException) as err:
+        mts_client.submit_iproduction_job(request)
+    assert err.value.code == "InvalidParameter"
+    assert "NotifyUrl='https://example.com/hook'" in err.value.message and "MNS queue" in err.value.message
+
+
 def test_missing_required_parameters(ice_client: Any) -> None:
     request = ice_models.SubmitIProductionJobRequest(
         function_name="SpeechDenoise",

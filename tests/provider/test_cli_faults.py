@@ -296,10 +296,13 @@ def test_bad_submit_flags_exit_2_and_send_nothing(
         ((*mps, "--template-id", "tmpl"), "--template-id: TemplateId='tmpl' is not valid: ICE only"),
         ((*mps, "--biz", "IMS"), "--biz: Output.Biz='IMS' is not valid: ICE only"),
         ((*mps, "--notify-url", "https://example.com/hook"),
-         "--notify-url='https://example.com/hook' is not valid: an MNS queue"),
+         "--notify-url: NotifyUrl='https://example.com/hook' is not valid: an MNS queue"),
         ((*mps, "--schedule-params", "Priority=3"),
-         "--schedule-params='Priority=3' is not valid: a JSON object"),
-        ((*mps, "--schedule-params", f"@{sched}"), "--schedule-params='[3]' is not valid: a JSON object"),
+         "--schedule-params: ScheduleParams='Priority=3' is not valid: a JSON object"),
+        ((*mps, "--schedule-params", f"@{sched}"),
+         "--schedule-params: ScheduleParams='[3]' is not valid: a JSON object"),
+        ((*mps, "--schedule-params", '{"Priority": 11}'),
+         "--schedule-params: ScheduleParams.Priority=11 is not valid: an integer from 1 to 10"),
         ((*mps, "--schedule-params", "@/no/such.json"), "--schedule-params=@/no/such.json: cannot read"),
     ]  # fmt: skip
     before = handle.engine.jobs.count()
