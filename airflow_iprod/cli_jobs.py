@@ -423,10 +423,14 @@ def _stop_waiting(
         hook.cancel(job_id)
         printer.err(f"job {job_id}: {why}; cancelled it (--cancel-on-exit)")
     else:
-        printer.err(
-            f"job {job_id}: {why}; it keeps running. `airflow-iprod query {job_id} --wait` waits again, "
-            f"`airflow-iprod cancel {job_id}` stops it (ICE)"
+        api_flag = "" if args.api == catalog.ICE else " --api mps"
+        again = f"`airflow-iprod query {job_id}{api_flag} --wait` waits again"
+        stop = (
+            f", `airflow-iprod cancel {job_id}` stops it"
+            if args.api == catalog.ICE
+            else " (MPS jobs cannot be cancelled)"
         )
+        printer.err(f"job {job_id}: {why}; it keeps running. {again}{stop}")
     return code
 
 
