@@ -247,11 +247,6 @@ def _read_json_arg(flag: str, value: str | None) -> str | None:
         raise UsageError(f"{flag}={value}: cannot read {path}: {err.strerror or err}") from None
 
 
-def _schedule_params(value: str | None) -> str | None:
-    # Inline JSON or @file; what it must hold is the catalog's rule (checked with the others).
-    return _read_json_arg("--schedule-params", value)
-
-
 def submit_fields(args: argparse.Namespace) -> dict[str, Any]:
     """The hook's submit keywords from the flags (None where not given)."""
     return {
@@ -269,7 +264,7 @@ def submit_fields(args: argparse.Namespace) -> dict[str, Any]:
         "template_id": args.template_id,
         "output_biz": args.biz,
         "notify_url": args.notify_url,
-        "schedule_params": _schedule_params(args.schedule_params),
+        "schedule_params": _read_json_arg("--schedule-params", args.schedule_params),
     }
 
 
@@ -368,33 +363,21 @@ def report(hook: IProductionHook, state: JobState, printer: Printer, submitted_a
 def poll(
     hook: IProductionHook, job_id: str, timeout: float | None, interval: float, printer: Printer
 ) -> tuple[JobState | None, bool]:
-    """Query until the job ends or ``timeout`` passes: (last state seen, finished?).
+    """The hook's wait, telling stderr each new status and any transient error."""
+    shown = [""]
 
-    Transient trouble that outlasts the hook's own retries does not end the wait (as in the
-    operator); anything else raises.
-    """
-    from airflow_iprod.errors import IProductionError
+    def status(state: JobState) -> None:
+        if state.raw_status != shown[0]:
+            shown[0] = state.raw_status
+            printer.err(f"job {job_id}: {state.raw_status}")
 
-    deadline = None if timeout is None else time.monotonic() + timeout
-    state: JobState | None = None
-    shown = ""
-    while True:
-        try:
-            state = hook.query(job_id)
-        except IProductionError as err:
-            if not err.retriable:
-                raise
-            printer.err(f"job {job_id}: {err}; polling on")
-        else:
-            if state.is_terminal:
-                return state, True
-            if state.raw_status != shown:
-                shown = state.raw_status
-                printer.err(f"job {job_id}: {shown}")
-        left = None if deadline is None else deadline - time.monotonic()
-        if left is not None and left <= 0:
-            return state, False
-        time.sleep(interval if left is None else min(interval, left))
+    return hook.wait(
+        job_id,
+        timeout=timeout,
+        interval=interval,
+        on_status=status,
+        on_transient=lambda err: printer.err(f"job {job_id}: {err}; polling on"),
+    )
 
 
 def wait_and_report(

@@ -342,6 +342,41 @@ class IProductionHook(AlibabaBaseHook):
         )
         return JobState.from_response(self.api, job_id, body)
 
+    def wait(
+        self,
+        job_id: str,
+        *,
+        timeout: float | None,
+        interval: float,
+        on_status: Callable[[JobState], None] | None = None,
+        on_transient: Callable[[IProductionError], None] | None = None,
+    ) -> tuple[JobState | None, bool]:
+        """Query every ``interval`` s until the job ends or ``timeout`` passes, in this thread (the
+        triggerer's async wait is the trigger's): (last state seen, finished?).
+
+        Transient trouble that outlasts the per-call retries does not end the wait (``on_transient``
+        hears of it); anything else raises. ``on_status`` sees every state that is not final yet.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        state: JobState | None = None
+        while True:
+            try:
+                state = self.query(job_id)
+            except IProductionError as err:
+                if not err.retriable:
+                    raise
+                if on_transient:
+                    on_transient(err)
+            else:
+                if state.is_terminal:
+                    return state, True
+                if on_status:
+                    on_status(state)
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return state, False
+            time.sleep(interval if left is None else min(interval, left))
+
     def cancel(self, job_id: str) -> None:
         """Cancel a queued or running job (ICE only: MPS has no CancelIProductionJob)."""
         self._require_cancel(job_id)

@@ -354,26 +354,21 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
     # ------------------------------------------------------------------ waiting
 
     def _poll_in_worker(self, job_id: str) -> JobState:
-        deadline = None if self.timeout is None else time.monotonic() + self.timeout
-        while True:
-            try:
-                state = self.hook.query(job_id)
-            except IProductionError as err:
-                if not err.retriable:
-                    raise
-                self.log.warning("Job %s: transient error %s; polling on", job_id, err)
-            else:
-                if state.is_terminal:
-                    return state
-                self.log.info("Job %s is %s", job_id, state.raw_status)
-            if deadline is not None and time.monotonic() >= deadline:
-                raise IProductionError(
-                    f"job did not finish within {self.timeout:g} s; it is still running and a retry "
-                    "of this task re-attaches to it",
-                    code="WaitTimeout",
-                    job_id=job_id,
-                )
-            time.sleep(self.poll_interval)
+        state, finished = self.hook.wait(
+            job_id,
+            timeout=self.timeout,
+            interval=self.poll_interval,
+            on_status=lambda s: self.log.info("Job %s is %s", job_id, s.raw_status),
+            on_transient=lambda err: self.log.warning("Job %s: transient error %s; polling on", job_id, err),
+        )
+        if not finished or state is None:
+            raise IProductionError(
+                f"job did not finish within {self.timeout:g} s; it is still running and a retry "
+                "of this task re-attaches to it",
+                code="WaitTimeout",
+                job_id=job_id,
+            )
+        return state
 
     def execute_complete(
         self, context: Context, event: dict[str, Any], submitted_at: float | None = None
