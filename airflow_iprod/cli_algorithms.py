@@ -15,16 +15,15 @@ from typing import Any
 from airflow_iprod import catalog
 
 # The command line says "mps" (the product's name); the catalog and the hook say "mts" (the SDK's).
-API_WORDS = {"ice": catalog.ICE, "mps": catalog.MTS, "mts": catalog.MTS}
 API_LABELS = {catalog.ICE: "ICE", catalog.MTS: "MPS"}
 
 
 def api_arg(value: str) -> str:
     """argparse type for ``--api``: ``ice`` or ``mps`` (``mts`` accepted too) -> the catalog's name."""
-    api = API_WORDS.get(value.strip().lower())
-    if api is None:
-        raise argparse.ArgumentTypeError(f"--api={value!r} is not valid: ice or mps")
-    return api
+    try:
+        return catalog.canonical_api(value)
+    except catalog.ValidationError:
+        raise argparse.ArgumentTypeError(f"--api={value!r} is not valid: ice or mps") from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
