@@ -1,4 +1,4 @@
-"""Word error rate for speech-recognition tests (word-level edit distance, no dependency)."""
+"""Word error rate for speech-recognition tests (word-level edit distance, rapidfuzz)."""
 
 from __future__ import annotations
 
