@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from airflow_iprod.cli import main
-from airflow_iprod.cli_jobs import EXIT_FAILED, EXIT_TIMEOUT, EXIT_USAGE
+from airflow_iprod.cli.console import EXIT_FAILED, EXIT_TIMEOUT, EXIT_USAGE
 from airflow_iprod.local.config import FaultConfig
 from tests.conftest import EngineHandle, oss_client_for, upload_to
 
@@ -213,7 +213,7 @@ def test_bad_fault_values_stop_before_the_engine_starts(
 
 def test_env_fallbacks_and_a_bad_flag_as_a_real_process(tmp_path: Path) -> None:
     from airflow_iprod.cli import build_parser
-    from airflow_iprod.cli_faults import faults_from_args
+    from airflow_iprod.cli.faults import faults_from_args
 
     env = {
         "IPROD_LOCAL_FAULT_FAIL_JOBS": "ASR, VideoSplit",

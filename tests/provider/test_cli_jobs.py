@@ -20,8 +20,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from airflow_iprod.cli import connection_info, main, write_ready_file
-from airflow_iprod.cli_jobs import DEFAULT_CONN_ID, EXIT_FAILED, EXIT_TIMEOUT, EXIT_USAGE
+from airflow_iprod.cli import main
+from airflow_iprod.cli.connection import DEFAULT_CONN_ID
+from airflow_iprod.cli.console import EXIT_FAILED, EXIT_TIMEOUT, EXIT_USAGE
+from airflow_iprod.cli.local import connection_info, write_ready_file
 from airflow_iprod.local.config import Credential, FaultConfig
 from tests.conftest import TEST_KEY_ID, TEST_KEY_SECRET, EngineHandle, upload_to
 from tests.mediagen.noise import mix_at_snr, white

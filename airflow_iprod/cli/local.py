@@ -1,17 +1,9 @@
-"""The ``airflow-iprod`` command.
+"""``airflow-iprod local start``: run the local engine in the foreground and print how to reach it.
 
-``airflow-iprod algorithms [NAME]`` lists the catalog (see :mod:`airflow_iprod.cli_algorithms`);
-``airflow-iprod submit | query | cancel`` run one job by hand through IProductionHook (see
-:mod:`airflow_iprod.cli_jobs`).
-
-``airflow-iprod local start [--port] [--data-dir] [--workers] [--access-key-id] [--access-key-secret]
-[--ready-file PATH]`` runs the local engine in the foreground and prints how to reach it (and, with
-``--ready-file``, writes the same as JSON once it is listening, for scripts). Flags fall back to the
-environment (``IPROD_LOCAL_PORT``, ``IPROD_LOCAL_DATA_DIR``, ``IPROD_LOCAL_WORKERS``,
-``IPROD_LOCAL_ACCESS_KEY_ID``, ``IPROD_LOCAL_ACCESS_KEY_SECRET``, ``IPROD_LOCAL_HOST``,
-``IPROD_LOCAL_REGION``); without a key pair the engine generates one on first start and keeps it in
-the data dir. ``--fault-*`` flags (``IPROD_LOCAL_FAULT_*``) switch on fault injection, to test a DAG's
-failure paths (see :mod:`airflow_iprod.cli_faults`). Importing this module never imports Airflow.
+With ``--ready-file`` it also writes the same as JSON once it is listening, for scripts. Flags fall
+back to ``IPROD_LOCAL_*`` environment variables; ``--fault-*`` flags come from
+:mod:`airflow_iprod.cli.faults`. The engine is imported inside :func:`start_engine` only, so
+``--help`` never loads it.
 """
 
 from __future__ import annotations
@@ -22,11 +14,10 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from airflow_iprod import cli_algorithms, cli_faults, cli_jobs
+from airflow_iprod.cli.faults import FaultFlagError, add_fault_arguments, faults_from_args
 
 DEFAULT_PORT = 8765
 DEFAULT_DATA_DIR = ".iprod-local"
@@ -34,56 +25,6 @@ DEFAULT_DATA_DIR = ".iprod-local"
 
 def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(f"IPROD_LOCAL_{name}", default)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="airflow-iprod", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    raw = argparse.RawDescriptionHelpFormatter
-    algorithms = sub.add_parser(
-        "algorithms",
-        help="list the algorithms, or one algorithm's JobParams and Result (offline)",
-        description=cli_algorithms.__doc__,
-        formatter_class=raw,
-    )
-    cli_algorithms.add_arguments(algorithms)
-    epilog = f"{cli_jobs.WAIT_HELP}\n\n{cli_jobs.CONNECTION_HELP}"
-    submit = sub.add_parser(
-        "submit",
-        help="validate and submit one job; print its JobId (or, with --wait, the finished job)",
-        description="Validate a job with the catalog (nothing is sent when a field is wrong: exit 2), "
-        "submit it, print its JobId.",
-        epilog=epilog,
-        formatter_class=raw,
-    )
-    cli_jobs.add_submit_arguments(submit)
-    query = sub.add_parser(
-        "query",
-        help="print one job as JSON (status, result, outputs, times)",
-        description="Print one job, normalised for both APIs, as JSON (exit 0 whatever its status, "
-        "unless --wait).",
-        epilog=epilog,
-        formatter_class=raw,
-    )
-    cli_jobs.add_query_arguments(query)
-    cancel = sub.add_parser(
-        "cancel",
-        help="cancel a queued or running ICE job (MPS has no Cancel API)",
-        description="Cancel a queued or running ICE job and print it as JSON. MPS has no Cancel API.",
-        epilog=cli_jobs.CONNECTION_HELP,
-        formatter_class=raw,
-    )
-    cli_jobs.add_cancel_arguments(cancel)
-    local = sub.add_parser("local", help="the offline local engine")
-    local_sub = local.add_subparsers(dest="local_command", required=True)
-    start = local_sub.add_parser(
-        "start",
-        help="run the local engine in the foreground",
-        description="Run the local engine in the foreground; print how to reach it.",
-        formatter_class=raw,
-    )
-    add_start_arguments(start)
-    return parser
 
 
 def add_start_arguments(start: argparse.ArgumentParser) -> None:
@@ -124,7 +65,7 @@ def add_start_arguments(start: argparse.ArgumentParser) -> None:
         help="once listening, write endpoint, keys, the Airflow connection and the active faults here "
         "as JSON (mode 600)",
     )
-    cli_faults.add_fault_arguments(start)
+    add_fault_arguments(start)
 
 
 def connection_info(endpoint: str, key_id: str, secret: str, region: str) -> dict[str, object]:
@@ -180,8 +121,8 @@ def start_engine(args: argparse.Namespace) -> int:
         print("error: give both --access-key-id and --access-key-secret, or neither", file=sys.stderr)
         return 2
     try:
-        faults = cli_faults.faults_from_args(args)
-    except cli_faults.FaultFlagError as err:
+        faults = faults_from_args(args)
+    except FaultFlagError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     config = EngineConfig(
@@ -225,20 +166,3 @@ def start_engine(args: argparse.Namespace) -> int:
     engine.stop()
     print("stopped.")
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command == "local" and args.local_command == "start":
-        return start_engine(args)
-    commands = {
-        "algorithms": cli_algorithms.run,
-        "submit": cli_jobs.run_submit,
-        "query": cli_jobs.run_query,
-        "cancel": cli_jobs.run_cancel,
-    }
-    return commands[args.command](args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

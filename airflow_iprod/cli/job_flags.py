@@ -1,0 +1,205 @@
+"""The flags of ``airflow-iprod submit | query | cancel``, and what they mean to IProductionHook.
+
+``submit_fields`` turns the submit flags into the hook's submit keywords; ``validation_message`` names
+the flag behind a field the catalog rejects. Nothing here imports Airflow.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from airflow_iprod import catalog
+from airflow_iprod.cli.algorithms import api_arg
+from airflow_iprod.cli.connection import DEFAULT_CONN_ID
+from airflow_iprod.cli.console import UsageError
+
+# Request fields as the catalog names them in errors -> the flag a CLI user typed.
+_FLAGS = {
+    "FunctionName": "FUNCTION",
+    "Input": "--input",
+    "Input.Media": "--input",
+    "Input.Type": "--input-type",
+    "Output": "--output",
+    "Output.Media": "--output",
+    "Output.Type": "--output-type",
+    "Output.OutputUrl": "--output-url",
+    "JobParams": "--params",
+    "ModelId": "--model-id",
+    "Name": "--name",
+    "UserData": "--user-data",
+    "PipelineId": "--pipeline-id",
+    "ScheduleConfig.PipelineId": "--pipeline-id",
+    "ScheduleConfig.Priority": "--priority",
+    "TemplateId": "--template-id",
+    "Output.Biz": "--biz",
+    "NotifyUrl": "--notify-url",
+    "ScheduleParams": "--schedule-params",
+    "ScheduleParams.Priority": "--schedule-params",
+}
+
+WAIT_HELP = """\
+stdout carries only the result (submit: the JobId, or with --wait the job as JSON; query, cancel: the
+job as JSON); progress and errors go to stderr. Exit codes: 0 done, 1 the job failed or the service
+refused, 2 bad input (nothing was sent), 3 --timeout passed, 130 Ctrl-C.
+
+--wait polls until the job ends and prints it as JSON: exit 0 on Success, 1 on Fail (the service's
+message on stderr), 3 when --timeout passes first. On a timeout or Ctrl-C the job is NOT cancelled: it
+keeps running (and costs) until it ends; `airflow-iprod query JOB_ID --wait` picks it up again. Give
+--cancel-on-exit to cancel it instead (ICE only: MPS has no Cancel API)."""
+
+
+def _positive(flag: str) -> Any:
+    def parse(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            number = -1.0
+        if not number > 0:
+            raise argparse.ArgumentTypeError(f"{flag}={value!r} is not valid: a number of seconds > 0")
+        return number
+
+    return parse
+
+
+def _add_connection(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--api", type=api_arg, default=catalog.ICE, metavar="{ice,mps}", help="API flavour (default ice)"
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--conn-id", default=None, help=f"Airflow connection id (default {DEFAULT_CONN_ID})")
+    where.add_argument(
+        "--local-ready-file",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="connect to the local engine that wrote this ready file (no Airflow connection needed)",
+    )
+
+
+def _add_wait(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--wait", action="store_true", help="poll until the job ends; print it as JSON")
+    parser.add_argument(
+        "--timeout",
+        type=_positive("--timeout"),
+        default=None,
+        metavar="SECONDS",
+        help="with --wait: give up after SECONDS (default: no limit); exit 3",
+    )
+    parser.add_argument(
+        "--poll",
+        type=_positive("--poll"),
+        default=2.0,
+        metavar="SECONDS",
+        help="with --wait: seconds between queries (default 2)",
+    )
+    parser.add_argument(
+        "--cancel-on-exit",
+        action="store_true",
+        help="with --wait: cancel the job on timeout or Ctrl-C (ICE only; default: leave it running)",
+    )
+
+
+def add_submit_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("function", metavar="FUNCTION", help="FunctionName (see `airflow-iprod algorithms`)")
+    parser.add_argument("--input", default=None, metavar="URL", help="oss://bucket/key (or a media ID)")
+    parser.add_argument(
+        "--output", default=None, metavar="URL", help="oss://bucket/key, placeholders allowed"
+    )
+    parser.add_argument(
+        "--params", default=None, metavar="JSON|@FILE", help="JobParams as JSON text, or @file.json"
+    )
+    parser.add_argument("--model-id", default=None, metavar="ID", help="ModelId, where the algorithm has one")
+    parser.add_argument("--pipeline-id", default=None, metavar="ID")
+    parser.add_argument("--priority", default=None, metavar="1-10", help="ICE: 1 runs first")
+    parser.add_argument("--user-data", default=None, metavar="TEXT", help="at most 256 characters")
+    parser.add_argument("--name", default=None, help="ICE: job name")
+    parser.add_argument("--input-type", default="OSS", metavar="OSS|Media", help="ICE: Media for a media ID")
+    parser.add_argument(
+        "--output-type", default="OSS", metavar="OSS|Media", help="ICE: Media for a media asset"
+    )
+    parser.add_argument(
+        "--output-url", default=None, metavar="URL", help="ICE: OutputUrl with --output-type Media"
+    )
+    parser.add_argument("--template-id", default=None, metavar="ID", help="ICE: TemplateId")
+    parser.add_argument(
+        "--biz", default=None, metavar="IMS|VOD", help="ICE: Output.Biz, the service that owns a media asset"
+    )
+    parser.add_argument(
+        "--notify-url",
+        default=None,
+        metavar="mns://ENDPOINT/queues/NAME",
+        help="MPS: MNS queue told when the job ends",
+    )
+    parser.add_argument(
+        "--schedule-params",
+        default=None,
+        metavar="JSON|@FILE",
+        help="MPS: ScheduleParams as a JSON object, or @file.json (the service suggests leaving it out)",
+    )
+    _add_connection(parser)
+    _add_wait(parser)
+
+
+def add_query_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("job_id", metavar="JOB_ID")
+    _add_connection(parser)
+    _add_wait(parser)
+
+
+def add_cancel_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("job_id", metavar="JOB_ID")
+    _add_connection(parser)
+
+
+def check_wait_flags(args: argparse.Namespace) -> None:
+    if not args.wait:
+        for flag, value in (("--timeout", args.timeout), ("--cancel-on-exit", args.cancel_on_exit or None)):
+            if value is not None:
+                raise UsageError(f"{flag} only applies with --wait")
+    if args.cancel_on_exit and args.api == catalog.MTS:
+        raise UsageError("--cancel-on-exit with --api=mps: the MPS API has no CancelIProductionJob")
+
+
+def _read_json_arg(flag: str, value: str | None) -> str | None:
+    """JSON text given inline or as ``@file``."""
+    if value is None or not value.startswith("@"):
+        return value
+    path = Path(value[1:])
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise UsageError(f"{flag}={value}: cannot read {path}: {err.strerror or err}") from None
+
+
+def submit_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The hook's submit keywords from the flags (None where not given)."""
+    return {
+        "input": args.input,
+        "output": args.output,
+        "input_type": args.input_type,
+        "output_type": args.output_type,
+        "output_url": args.output_url,
+        "job_params": _read_json_arg("--params", args.params),
+        "model_id": args.model_id,
+        "pipeline_id": args.pipeline_id,
+        "priority": args.priority,
+        "user_data": args.user_data,
+        "name": args.name,
+        "template_id": args.template_id,
+        "output_biz": args.biz,
+        "notify_url": args.notify_url,
+        "schedule_params": _read_json_arg("--schedule-params", args.schedule_params),
+    }
+
+
+def _flag_for(field: str) -> str:
+    if field.startswith("JobParams"):
+        return "--params"
+    return _FLAGS.get(field) or _FLAGS.get(field.split("[", 1)[0], "")
+
+
+def validation_message(err: catalog.ValidationError) -> str:
+    flag = _flag_for(err.field)
+    return f"{flag}: {err}" if flag else str(err)
