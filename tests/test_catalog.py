@@ -123,7 +123,7 @@ BAD = [
 
 @pytest.mark.parametrize(("name", "api", "params", "expected"), GOOD, ids=lambda v: str(v)[:30])
 def test_good_job_params_are_normalised(name, api, params, expected):
-    spec = catalog.get(name, api)
+    spec = catalog.spec_for(name, api)
     # Both a dict and its JSON text (the wire form) validate to the same thing.
     for given in (params, json.dumps(params)):
         out = catalog.validate_job_params(spec, given, api=api)
@@ -133,7 +133,7 @@ def test_good_job_params_are_normalised(name, api, params, expected):
 
 @pytest.mark.parametrize(("name", "api", "params", "field", "allowed"), BAD, ids=lambda v: str(v)[:30])
 def test_bad_job_params_name_field_value_and_allowed(name, api, params, field, allowed):
-    spec = catalog.get(name, api)
+    spec = catalog.spec_for(name, api)
     with pytest.raises(ValidationError) as err:
         catalog.validate_job_params(spec, params, api=api)
     assert err.value.field == field
@@ -151,9 +151,9 @@ def test_function_names_per_api_follow_the_docs():
     assert {"ASR", "TextToSpeech", "ImageMatting", "VideoSplit"} <= set(catalog.names(MTS))
     assert len(catalog.names(ICE)) == 15 and len(catalog.names(MTS)) == 18
     with pytest.raises(ValidationError, match=r"FunctionName='ASR'.*only in the MTS API"):
-        catalog.get("ASR", ICE)
+        catalog.spec_for("ASR", ICE)
     with pytest.raises(ValidationError, match="FunctionName='Nope'"):
-        catalog.get("Nope", MTS)
+        catalog.spec_for("Nope", MTS)
 
 
 @pytest.mark.parametrize(
@@ -161,7 +161,7 @@ def test_function_names_per_api_follow_the_docs():
 )
 def test_api_accepts_the_product_name_mps(given: str, canonical: str) -> None:
     assert catalog.canonical_api(given) == canonical
-    assert catalog.get("TextToSpeech" if canonical == MTS else "SpeechDenoise", given).name
+    assert catalog.spec_for("TextToSpeech" if canonical == MTS else "SpeechDenoise", given).name
 
 
 @pytest.mark.parametrize("bad", ["gcp", "", None, ["mts"]])
@@ -170,58 +170,67 @@ def test_api_refusal_names_the_field_and_the_choices(bad: object) -> None:
         catalog.canonical_api(bad)
 
 
-SUBMIT = dict(function_name="SpeechDenoise", input_media="oss://bkt/in.wav", output_media="oss://bkt/out.wav")
+SUBMIT = dict(function_name="SpeechDenoise", input="oss://bkt/in.wav", output="oss://bkt/out.wav")
 
 
 @pytest.mark.parametrize(
     ("override", "field", "allowed"),
     [
-        ({"input_media": None}, "Input.Media", "required"),
-        ({"input_media": "s3://bkt/in.wav"}, "Input.Media", "oss://bucket/key"),
-        ({"input_media": "oss://Bad_Bucket/in.wav"}, "Input.Media", "bucket name"),
+        ({"input": None}, "Input.Media", "required"),
+        ({"input": "s3://bkt/in.wav"}, "Input.Media", "oss://bucket/key"),
+        ({"input": "oss://Bad_Bucket/in.wav"}, "Input.Media", "bucket name"),
         ({"input_type": "URL"}, "Input.Type", "OSS or Media"),
-        ({"output_media": None}, "Output.Media", "SpeechDenoise writes .wav"),
-        ({"output_media": "oss://bkt/folder/"}, "Output.Media", "naming an object"),
-        ({"output_media": "oss://bkt/{name}.wav"}, "Output.Media", "{sequenceId}"),
+        ({"output": None}, "Output.Media", "SpeechDenoise writes .wav"),
+        ({"output": "oss://bkt/folder/"}, "Output.Media", "naming an object"),
+        ({"output": "oss://bkt/{name}.wav"}, "Output.Media", "{sequenceId}"),
         ({"output_type": "Media", "output_url": "oss://bkt/{bogus}.wav"}, "Output.OutputUrl", "placeholders"),
-        ({"biz": "YOUKU"}, "Output.Biz", "IMS or VOD"),
+        ({"output_biz": "YOUKU"}, "Output.Biz", "IMS or VOD"),
         ({"name": "n" * 101}, "Name", "at most 100"),
         ({"user_data": "u" * 257}, "UserData", "at most 256"),
         ({"priority": 0}, "ScheduleConfig.Priority", "1 to 10"),
         ({"priority": "high"}, "ScheduleConfig.Priority", "integer"),
         ({"model_id": "my-model"}, "ModelId", "empty"),
-        ({"function_name": "Cover", "output_media": "oss://bkt/c.png"}, "Output.Media", "{sequenceId}"),
+        ({"function_name": "Cover", "output": "oss://bkt/c.png"}, "Output.Media", "{sequenceId}"),
         ({"function_name": "MusicDemix"}, "Output.Media", "vocals, accompaniment"),
     ],
 )
 def test_submit_rules(override, field, allowed):
     with pytest.raises(ValidationError) as err:
-        catalog.validate_submit(ICE, **{**SUBMIT, **override})
+        catalog.SubmitRequest(api=ICE, **{**SUBMIT, **override})
     assert err.value.field == field and allowed in str(err.value)
 
 
 def test_submit_accepts_documented_forms():
-    catalog.validate_submit(ICE, **SUBMIT, name="n" * 100, user_data="u" * 256, priority=10)
-    catalog.validate_submit(ICE, **{**SUBMIT, "input_type": "Media", "input_media": "a1b2c3"})
-    catalog.validate_submit(ICE, **{**SUBMIT, "output_type": "Media", "output_media": "", "biz": "VOD"})
-    catalog.validate_submit(ICE, function_name="AudioQualityAssessment", input_media="oss://bkt/a.wav")
-    catalog.validate_submit(
-        ICE,
-        function_name="Cover",
-        input_media="oss://bkt.oss-cn-shanghai.aliyuncs.com/v.mp4",
-        output_media="https://bkt.oss-cn-shanghai.aliyuncs.com/c/{source}-{timestamp}-{sequenceId}.png",
+    catalog.SubmitRequest(api=ICE, **SUBMIT, name="n" * 100, user_data="u" * 256, priority=10)
+    catalog.SubmitRequest(api=ICE, **{**SUBMIT, "input_type": "Media", "input": "a1b2c3"})
+    catalog.SubmitRequest(
+        api=ICE,
+        **{
+            **SUBMIT,
+            "output_type": "Media",
+            "output": "",
+            "output_url": "oss://bkt/o/{source}.wav",
+            "output_biz": "VOD",
+        },
     )
-    catalog.validate_submit(
-        MTS,
+    catalog.SubmitRequest(api=ICE, function_name="AudioQualityAssessment", input="oss://bkt/a.wav")
+    catalog.SubmitRequest(
+        api=ICE,
+        function_name="Cover",
+        input="oss://bkt.oss-cn-shanghai.aliyuncs.com/v.mp4",
+        output="https://bkt.oss-cn-shanghai.aliyuncs.com/c/{source}-{timestamp}-{sequenceId}.png",
+    )
+    catalog.SubmitRequest(
+        api=MTS,
         function_name="TextToSpeech",
-        output_media="oss://bkt/t.wav",
+        output="oss://bkt/t.wav",
         job_params='{"text": "no input needed"}',
     )
-    with pytest.raises(ValidationError, match="MPS has no media IDs"):
-        catalog.validate_submit(MTS, **{**SUBMIT, "function_name": "Cover", "input_type": "Media"})
+    with pytest.raises(ValidationError, match=r"Input.Type='Media' is not valid: ICE only"):
+        catalog.SubmitRequest(api=MTS, **{**SUBMIT, "function_name": "Cover", "input_type": "Media"})
 
 
-TTS = dict(function_name="TextToSpeech", output_media="oss://bkt/t.wav", job_params='{"text": "hi"}')
+TTS = dict(function_name="TextToSpeech", output="oss://bkt/t.wav", job_params='{"text": "hi"}')
 MNS = "mns://1234567890.mns.cn-shanghai.aliyuncs.com/queues/pipeline-events"
 
 
@@ -239,13 +248,13 @@ MNS = "mns://1234567890.mns.cn-shanghai.aliyuncs.com/queues/pipeline-events"
 )
 def test_mps_notify_url_and_schedule_params(api, fields, field, allowed):
     with pytest.raises(ValidationError) as err:
-        catalog.validate_submit(api, **fields)
+        catalog.SubmitRequest(api=api, **fields)
     assert err.value.field == field and allowed in str(err.value)
 
 
 def test_mps_notify_url_and_schedule_params_accepted():
-    catalog.validate_submit(MTS, **TTS, notify_url=MNS, schedule_params='{"Priority": 3}')
-    catalog.validate_submit(MTS, **TTS, notify_url="", schedule_params={"Other": "kept"})
+    catalog.SubmitRequest(api=MTS, **TTS, notify_url=MNS, schedule_params='{"Priority": 3}')
+    catalog.SubmitRequest(api=MTS, **TTS, notify_url="", schedule_params={"Other": "kept"})
 
 
 def test_split_oss_url_forms():

@@ -1,0 +1,284 @@
+"""JobParams and request field checkers: each normalises one value or raises ValidationError.
+
+Pure Python (imported while DAGs are parsed): nothing heavy may be imported here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+ICE = "ice"
+MTS = "mts"
+APIS = (ICE, MTS)
+
+
+class ValidationError(ValueError):
+    """A request value the service would refuse: names the field, the value and what is allowed."""
+
+    def __init__(self, field: str, value: Any, allowed: str) -> None:
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"{field}={_show(value)} is not valid: {allowed}")
+
+
+class MissingField(ValidationError):
+    """A required request field that is absent altogether (the service answers MissingParameter)."""
+
+    def __init__(self, field: str, allowed: str = "required") -> None:
+        super().__init__(field, None, allowed)
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+# --------------------------------------------------------------------------------------------------
+# JobParams fields
+
+
+@dataclass(frozen=True)
+class Param:
+    """One JobParams field. ``check`` normalises a present value (or raises ValidationError)."""
+
+    name: str
+    type: str  # human-readable type, shown in errors and generated operator docs
+    description: str
+    default: Any = None
+    required: bool = False
+    choices: tuple[Any, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+    check: Callable[[str, Any], Any] | None = None
+    apis: frozenset[str] = frozenset(APIS)
+    alias_of: str | None = None  # the name algorithms see, when an API spells the field differently
+
+    def validate(self, value: Any, field: str) -> Any:
+        if self.check is not None:
+            value = self.check(field, value)
+        elif self.type == "integer":
+            value = integer(field, value)
+        elif self.type == "number":
+            value = number(field, value)
+        elif self.type == "string":
+            value = string(field, value)
+        if self.choices is not None and value not in self.choices:
+            raise ValidationError(field, value, f"one of {list(self.choices)}")
+        if (self.min is not None and value < self.min) or (self.max is not None and value > self.max):
+            raise ValidationError(field, value, f"a value in [{self.min:g}, {self.max:g}]")
+        return value
+
+
+def integer(field: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValidationError(field, value, "an integer")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValidationError(field, value, "an integer") from None
+    if not number.is_integer():
+        raise ValidationError(field, value, "an integer")
+    return int(number)
+
+
+def number(field: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValidationError(field, value, "a number")
+    try:
+        return float(value)
+    except ValueError:
+        raise ValidationError(field, value, "a number") from None
+
+
+def string(field: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(field, value, "a string")
+    return value
+
+
+def json_list(field: str, value: Any) -> list[Any]:
+    """Lists may come as JSON text (the docs show Boxes as a string)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise ValidationError(field, value, "a JSON list") from None
+    if not isinstance(value, list):
+        raise ValidationError(field, value, "a list")
+    return value
+
+
+def unit_numbers(field: str, value: Any, count: int, shape: str) -> list[float]:
+    if not isinstance(value, list) or len(value) != count:
+        raise ValidationError(field, value, f"a list {shape} of {count} numbers in [0, 1]")
+    numbers = [number(field, v) for v in value]
+    if any(not 0 <= n <= 1 for n in numbers):
+        raise ValidationError(field, value, f"{shape} with every value in [0, 1] (normalised)")
+    return numbers
+
+
+def box(field: str, value: Any) -> list[float]:
+    """[xmin, ymin, width, height], normalised, inside the frame, non-empty."""
+    x, y, w, h = unit_numbers(field, value, 4, "[xmin, ymin, width, height]")
+    if w <= 0 or h <= 0 or x + w > 1 + 1e-9 or y + h > 1 + 1e-9:
+        raise ValidationError(
+            field, value, "a box [xmin, ymin, width, height] with width, height > 0 inside [0, 1]"
+        )
+    return [x, y, w, h]
+
+
+def boxes(max_boxes: int | None) -> Callable[[str, Any], list[list[float]]]:
+    def check(field: str, value: Any) -> list[list[float]]:
+        boxes = json_list(field, value)
+        if boxes and not isinstance(boxes[0], list):
+            boxes = [boxes]  # a single box given flat
+        if not boxes:
+            raise ValidationError(field, value, "at least one box [xmin, ymin, width, height]")
+        if max_boxes is not None and len(boxes) > max_boxes:
+            raise ValidationError(field, value, f"at most {max_boxes} boxes")
+        return [box(f"{field}[{i}]", b) for i, b in enumerate(boxes)]
+
+    return check
+
+
+def logo_model(field: str, value: Any) -> str:
+    parts = [p.strip() for p in string(field, value).split(",")]
+    if not parts or any(p not in ("tv", "internet") for p in parts):
+        raise ValidationError(field, value, "tv, internet, or both comma-separated ('tv,internet')")
+    return ",".join(dict.fromkeys(parts))
+
+
+def time_ranges(field: str, value: Any) -> list[list[float]]:
+    """[start, end] or [[start, end], ...] seconds; always returned 2-D. The 2-D form's model rule is
+    checked in ``validate_job_params`` since it depends on ModelId."""
+    ranges = json_list(field, value)
+    if ranges and not isinstance(ranges[0], list):
+        ranges = [ranges]
+    if not ranges:
+        raise ValidationError(field, value, "[start, end] in seconds, or a list of such ranges")
+    out = []
+    for i, item in enumerate(ranges):
+        if not isinstance(item, list) or len(item) != 2:
+            raise ValidationError(f"{field}[{i}]", item, "[start, end] in seconds")
+        start, end = (number(f"{field}[{i}]", v) for v in item)
+        if start < 0 or end <= start:
+            raise ValidationError(f"{field}[{i}]", item, "0 <= start < end (seconds)")
+        out.append([start, end])
+    return out
+
+
+def caption_roi(field: str, value: Any) -> list[list[float]]:
+    """[[top, bottom], [left, right]], normalised."""
+    value = json_list(field, value)
+    shape = "[[top, bottom], [left, right]]"
+    if len(value) != 2 or not all(isinstance(v, list) for v in value):
+        raise ValidationError(field, value, f"{shape}, normalised to [0, 1]")
+    (top, bottom), (left, right) = (unit_numbers(field, v, 2, shape) for v in value)
+    if top >= bottom or left >= right:
+        raise ValidationError(field, value, f"{shape} with top < bottom and left < right")
+    return [[top, bottom], [left, right]]
+
+
+def hybrid_roi(field: str, value: Any) -> list[float]:
+    return box(field, json_list(field, value))
+
+
+_BEAUTY_KEYS = ("whiten", "smooth", "face_thin")
+
+
+def beauty_params(field: str, value: Any) -> dict[str, int]:
+    """ "whiten=20,smooth=50,face_thin=50" -> {"whiten": 20, ...}; each 0..100."""
+    out: dict[str, int] = {}
+    for part in string(field, value).split(","):
+        if not part.strip():
+            continue
+        key, sep, number = part.partition("=")
+        key = key.strip()
+        if not sep or key not in _BEAUTY_KEYS:
+            raise ValidationError(
+                field, value, f"comma-separated key=value pairs with keys {list(_BEAUTY_KEYS)}"
+            )
+        level = integer(f"{field}.{key}", number.strip())
+        if not 0 <= level <= 100:
+            raise ValidationError(f"{field}.{key}", level, "an integer in [0, 100]")
+        out[key] = level
+    if not out:
+        raise ValidationError(
+            field, value, "at least one of " + ", ".join(f"{k}=0..100" for k in _BEAUTY_KEYS)
+        )
+    return out
+
+
+def mix_inputs(field: str, value: Any) -> list[dict[str, str]]:
+    items = json_list(field, [value] if isinstance(value, dict) else value)
+    if len(items) != 1:
+        raise ValidationError(field, value, 'exactly one track: [{"file": "oss://bucket/key"}]')
+    item = items[0]
+    if not isinstance(item, dict) or not isinstance(item.get("file"), str):
+        raise ValidationError(f"{field}[0]", item, 'an object {"file": "<OSS URL>"}')
+    split_oss_url(item["file"], field=f"{field}[0].file")
+    return [{"file": item["file"]}]
+
+
+def url(field: str, value: Any) -> str:
+    value = string(field, value)
+    if not re.match(r"^(oss|https?)://[^/]+/.+", value):
+        raise ValidationError(field, value, "an oss:// or http(s):// URL of an object")
+    return value
+
+
+def cover_model(field: str, value: Any) -> str:
+    value = string(field, value)
+    if value not in ("", "gif"):
+        raise ValidationError(field, value, "'gif' for an animated cover, or empty for PNG stills")
+    return value
+
+
+def length(field: str, value: Any, low: int, high: int) -> str:
+    value = string(field, value)
+    if not low <= len(value) <= high:
+        raise ValidationError(field, f"<{len(value)} characters>", f"{low} to {high} characters")
+    return value
+
+
+def split_oss_url(url: str, *, field: str = "Media") -> tuple[str, str]:
+    """``oss://bucket/key``, ``oss://bucket.oss-REGION.aliyuncs.com/key`` or
+    ``http(s)://bucket.oss-REGION.aliyuncs.com/key`` -> (bucket, key)."""
+    allowed = "oss://bucket/key or http(s)://bucket.oss-REGION.aliyuncs.com/key"
+    if not isinstance(url, str):
+        raise ValidationError(field, url, allowed)
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme == "oss":
+        bucket = host.split(".oss-", 1)[0] if ".oss-" in host else host
+        key = parts.path.lstrip("/")
+    elif parts.scheme in ("http", "https") and ".oss-" in host and host.endswith(".aliyuncs.com"):
+        bucket = host.split(".oss-", 1)[0]
+        key = unquote(parts.path.lstrip("/"))
+    else:
+        raise ValidationError(field, url, allowed)
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]", bucket):
+        raise ValidationError(
+            field, url, f"{allowed}, with a bucket name of 3-63 lowercase letters, digits, '-'"
+        )
+    if not key or key.endswith("/"):
+        raise ValidationError(field, url, f"{allowed}, naming an object (not a folder)")
+    return bucket, key
+
+
+# "MPS" (Media Processing) is the product's name; its SDK, endpoint and our ``api`` value say "mts".
+API_ALIASES: dict[str, str] = {"mps": MTS}
+
+
+def canonical_api(api: Any) -> str:
+    """``api`` as the catalog spells it, ``ice`` or ``mts``; ``mps`` and any letter case accepted."""
+    name = API_ALIASES.get(api.strip().lower(), api.strip().lower()) if isinstance(api, str) else None
+    if name not in APIS:
+        raise ValidationError("api", api, f"one of {list(APIS)} ('mps' is accepted for 'mts')")
+    return name

@@ -1,0 +1,430 @@
+"""The algorithm table: each IProduction FunctionName, its APIs, JobParams, inputs, outputs and Result.
+
+Everything about one algorithm lives in its ``AlgorithmSpec``, including its Result parser and any
+rule across fields; nothing elsewhere special-cases an algorithm by name.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_iprod.catalog import params as chk
+from airflow_iprod.catalog import results
+from airflow_iprod.catalog.params import APIS, ICE, MTS, Param, ValidationError, canonical_api
+from airflow_iprod.catalog.results import ResultParser
+
+DETEXT_NEW_MODEL = "algo-video-detext-new"
+
+
+def _detext_time_needs_model(given: Mapping[str, Any], out: dict[str, Any], model_id: str | None) -> None:
+    if "Time" in out and len(out["Time"]) > 1 and model_id != DETEXT_NEW_MODEL:
+        raise ValidationError(
+            "JobParams.Time", given["Time"], f"one [start, end] range unless ModelId is {DETEXT_NEW_MODEL!r}"
+        )
+
+
+@dataclass(frozen=True)
+class AlgorithmSpec:
+    name: str
+    apis: frozenset[str]
+    title: str
+    input_kind: str  # video | audio | image | text  ("audio" accepts any file with an audio track)
+    output_ext: str | None  # default extension of the output file; None: no output file
+    params: tuple[Param, ...] = ()
+    output_required: bool = True
+    placeholder: str | None = None  # the placeholder the output path must contain (several files)
+    result_types: tuple[str, ...] = ()
+    model_ids: frozenset[str] = frozenset()
+    input_formats: tuple[str, ...] | None = None  # container formats accepted, e.g. ("wav",)
+    input_rates: tuple[int, ...] | None = None  # sample rates accepted, e.g. (16000, 48000)
+    input_required: bool = True
+    result_doc: str = "{}"
+    result_parser: ResultParser | None = None  # types the Result; None: kept as the JSON came
+    # A rule across fields (e.g. one JobParams value allowed only with a ModelId): called with the
+    # JobParams as given, as normalised, and the ModelId; raises ValidationError.
+    cross_check: Callable[[Mapping[str, Any], dict[str, Any], str | None], None] | None = None
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+    def params_for(self, api: str) -> tuple[Param, ...]:
+        return tuple(p for p in self.params if api in p.apis)
+
+
+_BOTH = frozenset(APIS)
+_ICE_ONLY = frozenset({ICE})
+_MTS_ONLY = frozenset({MTS})
+_FPS = Param("fps", "integer", "Frames sampled per second.", default=5, min=2, max=10)
+_TRACK = Param(
+    "track",
+    "string",
+    "'main': only the main caption track; absent: every caption in the region.",
+    choices=("main",),
+)
+
+_SPECS: tuple[AlgorithmSpec, ...] = (
+    AlgorithmSpec(
+        "Cover",
+        _BOTH,
+        "Smart cover",
+        "video",
+        ".png",
+        placeholder="sequenceId",
+        params=(
+            Param(
+                "Model",
+                "string",
+                "'gif' for animated covers; empty for PNG stills.",
+                default="",
+                check=chk.cover_model,
+            ),
+        ),
+        result_doc='[{"Score": 8.27, "Time": "28278.25", "Url": "oss://bucket/cover-00001.png"}]',
+        result_parser=results.COVER,
+    ),
+    AlgorithmSpec(
+        "VideoClip",
+        _BOTH,
+        "Video summary",
+        "video",
+        ".mp4",
+        result_doc='{"VideoSummaryList": [{"StartTime": "0.28", "EndTime": "5.28"}]}',
+        result_parser=results.CLIP,
+    ),
+    AlgorithmSpec(
+        "VideoDelogo",
+        _BOTH,
+        "Logo removal",
+        "video",
+        ".mp4",
+        params=(
+            Param(
+                "LogoModel",
+                "string",
+                "Kind of logo to find: tv, internet, or 'tv,internet'.",
+                check=chk.logo_model,
+                apis=_ICE_ONLY,
+            ),
+            Param(
+                "Boxes",
+                "list",
+                "Up to two logo boxes [xmin, ymin, width, height], normalised.",
+                check=chk.boxes(2),
+                apis=_ICE_ONLY,
+            ),
+            Param(
+                "Logo",
+                "list",
+                "Up to two logo boxes [xmin, ymin, width, height], normalised (MPS name).",
+                check=chk.boxes(2),
+                apis=_MTS_ONLY,
+                alias_of="Boxes",
+            ),
+        ),
+    ),
+    AlgorithmSpec(
+        "VideoDetext",
+        _BOTH,
+        "Caption removal",
+        "video",
+        ".mp4",
+        model_ids=frozenset({DETEXT_NEW_MODEL}),
+        cross_check=_detext_time_needs_model,
+        params=(
+            Param(
+                "LimitRegion",
+                "list",
+                "Regions [xmin, ymin, width, height] to clean; default: bottom 30%.",
+                default=[[0.0, 0.7, 1.0, 0.3]],
+                check=chk.boxes(None),
+            ),
+            Param(
+                "Time",
+                "list",
+                f"[start, end] seconds, or [[start, end], ...] with ModelId {DETEXT_NEW_MODEL}.",
+                check=chk.time_ranges,
+            ),
+        ),
+    ),
+    AlgorithmSpec(
+        "CaptionExtraction",
+        _BOTH,
+        "Caption extraction",
+        "video",
+        ".srt",
+        params=(
+            _FPS,
+            Param(
+                "roi",
+                "list",
+                "[[top, bottom], [left, right]] normalised; default: bottom quarter.",
+                default=[[0.75, 1.0], [0.0, 1.0]],
+                check=chk.caption_roi,
+            ),
+            Param(
+                "lang",
+                "string",
+                "Caption language: ch, en, or ch_ml (mixed).",
+                default="ch",
+                choices=("ch", "en", "ch_ml"),
+            ),
+            _TRACK,
+        ),
+    ),
+    AlgorithmSpec(
+        "HybridCaptionExtraction",
+        _ICE_ONLY,
+        "Caption extraction (OCR + speech)",
+        "video",
+        ".srt",
+        params=(
+            _FPS,
+            Param(
+                "roi",
+                "list",
+                "[bx, by, bw, bh] normalised; default: bottom quarter.",
+                default=[0.0, 0.75, 1.0, 0.25],
+                check=chk.hybrid_roi,
+            ),
+            Param("lang", "string", "Caption language: zh or en.", default="zh", choices=("zh", "en")),
+            _TRACK,
+        ),
+    ),
+    AlgorithmSpec(
+        "VideoGreenScreenMatting",
+        _BOTH,
+        "Green-screen matting",
+        "video",
+        ".mp4",
+        params=(
+            Param(
+                "bgimage",
+                "string",
+                "Background image URL; without it the output is WebM with alpha.",
+                check=chk.url,
+            ),
+        ),
+    ),
+    AlgorithmSpec(
+        "FaceBeauty",
+        _ICE_ONLY,
+        "Face beautification",
+        "video",
+        ".mp4",
+        params=(
+            Param(
+                "beauty_params",
+                "string",
+                "e.g. 'whiten=20,smooth=50,face_thin=50' (each 0..100).",
+                check=chk.beauty_params,
+            ),
+        ),
+    ),
+    AlgorithmSpec("VideoH2V", _BOTH, "Landscape to portrait", "video", ".mp4"),
+    AlgorithmSpec(
+        "MusicSegmentDetect",
+        _BOTH,
+        "Chorus detection",
+        "audio",
+        ".json",
+        result_doc='[{"start": 39.32, "end": 63.85, "title": "副歌"}]',
+        result_parser=results.SEGMENTS,
+    ),
+    AlgorithmSpec(
+        "AudioBeatDetection",
+        _BOTH,
+        "Beat detection",
+        "audio",
+        ".json",
+        result_doc='{"BeatList": [0.5, 1.0], "DownBeatList": [0.5]}',
+        result_parser=results.BEATS,
+    ),
+    AlgorithmSpec(
+        "AudioQualityAssessment",
+        _ICE_ONLY,
+        "Audio quality assessment",
+        "audio",
+        None,
+        output_required=False,
+        result_doc='[{"Channel": "1", "MOS(0-5)": "1.01", "Loudness(0-5)": "4.91", ...}]',
+        result_parser=results.QUALITY,
+    ),
+    AlgorithmSpec(
+        "SpeechDenoise",
+        _ICE_ONLY,
+        "Speech denoising",
+        "audio",
+        ".wav",
+        input_formats=("wav",),
+        input_rates=(16000, 48000),
+    ),
+    AlgorithmSpec(
+        "AudioMixing",
+        _BOTH,
+        "Audio mixing",
+        "audio",
+        ".wav",
+        params=(
+            Param(
+                "inputs",
+                "list",
+                'The track to mix in: [{"file": "oss://bucket/key"}] (one track).',
+                required=True,
+                check=chk.mix_inputs,
+            ),
+        ),
+    ),
+    AlgorithmSpec(
+        "MusicDemix",
+        _ICE_ONLY,
+        "Vocal / accompaniment separation",
+        "audio",
+        ".wav",
+        placeholder="resultType",
+        result_types=("vocals", "accompaniment"),
+    ),
+    AlgorithmSpec("ImageMatting", _MTS_ONLY, "Portrait matting", "image", ".png"),
+    AlgorithmSpec("ImageH2V", _MTS_ONLY, "Image landscape to portrait", "image", ".png"),
+    AlgorithmSpec("ImageDelogo", _MTS_ONLY, "Image logo removal", "image", ".png"),
+    AlgorithmSpec("ImageCartoonize", _MTS_ONLY, "Image cartoon style", "image", ".png"),
+    AlgorithmSpec("VideoSplit", _MTS_ONLY, "Slide video split", "video", ".mp4", placeholder="sequenceId"),
+    AlgorithmSpec(
+        "ASR",
+        _MTS_ONLY,
+        "Speech recognition",
+        "audio",
+        ".srt",
+        params=(
+            Param("lang", "string", "Speech language: zh or en.", default="zh", choices=("zh", "en")),
+            Param(
+                "format",
+                "string",
+                "Transcript file format: srt or json.",
+                default="srt",
+                choices=("srt", "json"),
+            ),
+        ),
+        result_doc='{"Text": "...", "Sentences": [{"start": 0.0, "end": 1.2, "text": "..."}]}',
+    ),
+    *(
+        AlgorithmSpec(
+            tts,
+            _MTS_ONLY,
+            title,
+            "text",
+            ".wav",
+            input_required=False,
+            params=(
+                Param(
+                    "text",
+                    "string",
+                    "The text to speak (1 to 10000 characters).",
+                    required=True,
+                    check=lambda f, v: chk.length(f, v, 1, 10000),
+                ),
+                Param("voice", "string", "Voice name.", default="en-us"),
+                Param("speech_rate", "number", "Speaking rate multiplier.", default=1.0, min=0.5, max=2.0),
+                Param("volume", "integer", "Volume.", default=50, min=0, max=100),
+                Param("format", "string", "Audio format.", default="wav", choices=("wav", "mp3")),
+            ),
+            result_doc='{"Duration": 2.1, "Voice": "en-us", "SampleRate": 22050}',
+        )
+        for tts, title in (
+            ("TextToSpeech", "Text to speech"),
+            ("AsyncTextToSpeech", "Text to speech (async)"),
+        )
+    ),
+)
+
+_BY_NAME: dict[str, AlgorithmSpec] = {s.name: s for s in _SPECS}
+_MTS_HINT = ", i.e. MPS: api='mts'"
+
+
+def names(api: str) -> list[str]:
+    api = canonical_api(api)
+    return [s.name for s in _SPECS if api in s.apis]
+
+
+def all_specs() -> tuple[AlgorithmSpec, ...]:
+    return _SPECS
+
+
+def spec_for(function_name: str, api: str) -> AlgorithmSpec:
+    """The spec of ``function_name`` in ``api``, or a ValidationError listing that API's names."""
+    api = canonical_api(api)
+    spec = _BY_NAME.get(function_name)
+    if spec is None or api not in spec.apis:
+        hint = ""
+        if spec is not None:
+            only = "/".join(sorted(spec.apis)).upper()
+            hint = f" ({function_name} exists only in the {only} API{_MTS_HINT if only == 'MTS' else ''})"
+        raise ValidationError("FunctionName", function_name, f"one of {names(api)}{hint}")
+    return spec
+
+
+def parse_job_params(job_params: str | Mapping[str, Any] | None) -> dict[str, Any]:
+    if job_params is None or job_params == "":
+        return {}
+    if isinstance(job_params, str):
+        try:
+            job_params = json.loads(job_params)
+        except json.JSONDecodeError as err:
+            raise ValidationError(
+                "JobParams", job_params, f"a JSON object ({err.msg} at char {err.pos})"
+            ) from None
+    if not isinstance(job_params, Mapping):
+        raise ValidationError("JobParams", job_params, "a JSON object")
+    return dict(job_params)
+
+
+def validate_job_params(
+    spec: AlgorithmSpec,
+    job_params: str | Mapping[str, Any] | None,
+    *,
+    model_id: str | None = None,
+    api: str = ICE,
+) -> dict[str, Any]:
+    """Check JobParams against the spec; return them normalised with documented defaults filled in."""
+    given = parse_job_params(job_params)
+    allowed = spec.params_for(api)
+    known = {p.name: p for p in allowed}
+    for key in given:
+        if key not in known:
+            near = [p.name for p in allowed if p.name.lower() == key.lower()]
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            choices = [p.name for p in allowed] or "none"
+            raise ValidationError(
+                f"JobParams.{key}", given[key], f"a known field of {spec.name}: {choices}{hint}"
+            )
+    out: dict[str, Any] = {}
+    for param in allowed:
+        field = f"JobParams.{param.name}"
+        if param.name in given and given[param.name] is not None:
+            out[param.alias_of or param.name] = param.validate(given[param.name], field)
+        elif param.required:
+            raise ValidationError(field, None, f"required by {spec.name} ({param.description})")
+        elif param.default is not None:
+            out[param.name] = json.loads(json.dumps(param.default))  # a fresh copy of list defaults
+    if spec.cross_check is not None:
+        spec.cross_check(given, out, model_id)
+    return out
+
+
+def describe(spec: AlgorithmSpec, api: str = ICE) -> str:
+    """A short reference text for one algorithm (used in generated operator docstrings)."""
+    lines = [f"{spec.title} ({spec.name}); input: {spec.input_kind}; output: {spec.output_ext or 'none'}"]
+    if spec.placeholder:
+        lines.append(f"The output path must contain {{{spec.placeholder}}}.")
+    for p in spec.params_for(api):
+        extra = f" Default {p.default!r}." if p.default not in (None, "") else ""
+        lines.append(f":param {p.name}: ({p.type}) {p.description}{extra}")
+    return "\n".join(lines)
+
+
+def parse_result(function_name: str, result: Any) -> Any:
+    """``Result`` as typed, JSON-able data by the algorithm's own parser (as it came if none)."""
+    spec = _BY_NAME.get(function_name)
+    return results.decode_result(spec.result_parser if spec else None, result)
