@@ -38,14 +38,14 @@ def run_algorithm(tmp_path: Path) -> Callable[..., AlgorithmResult]:
         api: str = "ice",
     ) -> AlgorithmResult:
         # The engine's Submit rules: FunctionName for the API, ModelId, then the JobParams normalised.
-        normalised = catalog.validate_submit(
-            api,
+        normalised = catalog.SubmitRequest(
+            api=api,
             function_name=function_name,
             job_params=params,
-            input_media=f"oss://{BUCKET}/input",
-            output_media=f"oss://{BUCKET}/out/output-{{sequenceId}}-{{resultType}}",
+            input=f"oss://{BUCKET}/input",
+            output=f"oss://{BUCKET}/out/output-{{sequenceId}}-{{resultType}}",
             model_id=model_id,
-        )
+        ).params
         algorithms.check_params(function_name, normalised)
         out_dir = tmp_path / "out"
         out_dir.mkdir(exist_ok=True)
