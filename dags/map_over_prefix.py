@@ -62,7 +62,7 @@ with DAG(
         from airflow_iprod import catalog
 
         assert params is not None
-        spec = catalog.get(params["function_name"], catalog.ICE)
+        spec = catalog.spec_for(params["function_name"], catalog.ICE)
         hole = f"-{{{spec.placeholder}}}" if spec.placeholder else ""
         output = f"{params['output_prefix'].rstrip('/')}/{{source}}{hole}{spec.output_ext or ''}"
         return [{"input": url, "output": output if spec.output_ext else None} for url in inputs]

@@ -174,7 +174,11 @@ class SubmitRequest:
         "Input.Media", "Input", "oss://bucket/key, or a media ID with input_type Media (ICE)", metavar="URL"
     )
     output: str | None = _field(
-        "Output.Media", "Output", f"oss://bucket/key; placeholders {_PLACEHOLDER_HELP}", metavar="URL"
+        "Output.Media",
+        "Output",
+        f"oss://bucket/key; placeholders {_PLACEHOLDER_HELP}",
+        metavar="URL",
+        attr="output_media",
     )
     input_type: str = _field(
         "Input.Type",

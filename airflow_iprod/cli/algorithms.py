@@ -109,7 +109,7 @@ def param_row(param: catalog.Param) -> dict[str, Any]:
 
 def algorithm_detail(name: str, api: str | None) -> dict[str, Any]:
     if api is not None:
-        spec = catalog.get(name, api)
+        spec = catalog.spec_for(name, api)
     else:
         spec = next((s for s in catalog.all_specs() if s.name == name), None)
         if spec is None:

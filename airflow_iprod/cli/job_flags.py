@@ -1,7 +1,8 @@
 """The flags of ``airflow-iprod submit | query | cancel``, and what they mean to IProductionHook.
 
-``submit_fields`` turns the submit flags into the hook's submit keywords; ``validation_message`` names
-the flag behind a field the catalog rejects. Nothing here imports Airflow.
+The submit flags are generated from the catalog's submit fields (``catalog.request_fields()``);
+``submit_fields`` reads them back as SubmitRequest keywords and ``validation_message`` names the flag
+behind a field the catalog rejects. Nothing here imports Airflow.
 """
 
 from __future__ import annotations
@@ -14,30 +15,6 @@ from airflow_iprod import catalog
 from airflow_iprod.cli.algorithms import api_arg
 from airflow_iprod.cli.connection import DEFAULT_CONN_ID
 from airflow_iprod.cli.console import UsageError
-
-# Request fields as the catalog names them in errors -> the flag a CLI user typed.
-_FLAGS = {
-    "FunctionName": "FUNCTION",
-    "Input": "--input",
-    "Input.Media": "--input",
-    "Input.Type": "--input-type",
-    "Output": "--output",
-    "Output.Media": "--output",
-    "Output.Type": "--output-type",
-    "Output.OutputUrl": "--output-url",
-    "JobParams": "--params",
-    "ModelId": "--model-id",
-    "Name": "--name",
-    "UserData": "--user-data",
-    "PipelineId": "--pipeline-id",
-    "ScheduleConfig.PipelineId": "--pipeline-id",
-    "ScheduleConfig.Priority": "--priority",
-    "TemplateId": "--template-id",
-    "Output.Biz": "--biz",
-    "NotifyUrl": "--notify-url",
-    "ScheduleParams": "--schedule-params",
-    "ScheduleParams.Priority": "--schedule-params",
-}
 
 WAIT_HELP = """\
 stdout carries only the result (submit: the JobId, or with --wait the job as JSON; query, cancel: the
@@ -103,41 +80,14 @@ def _add_wait(parser: argparse.ArgumentParser) -> None:
 
 def add_submit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("function", metavar="FUNCTION", help="FunctionName (see `airflow-iprod algorithms`)")
-    parser.add_argument("--input", default=None, metavar="URL", help="oss://bucket/key (or a media ID)")
-    parser.add_argument(
-        "--output", default=None, metavar="URL", help="oss://bucket/key, placeholders allowed"
-    )
-    parser.add_argument(
-        "--params", default=None, metavar="JSON|@FILE", help="JobParams as JSON text, or @file.json"
-    )
-    parser.add_argument("--model-id", default=None, metavar="ID", help="ModelId, where the algorithm has one")
-    parser.add_argument("--pipeline-id", default=None, metavar="ID")
-    parser.add_argument("--priority", default=None, metavar="1-10", help="ICE: 1 runs first")
-    parser.add_argument("--user-data", default=None, metavar="TEXT", help="at most 256 characters")
-    parser.add_argument("--name", default=None, help="ICE: job name")
-    parser.add_argument("--input-type", default="OSS", metavar="OSS|Media", help="ICE: Media for a media ID")
-    parser.add_argument(
-        "--output-type", default="OSS", metavar="OSS|Media", help="ICE: Media for a media asset"
-    )
-    parser.add_argument(
-        "--output-url", default=None, metavar="URL", help="ICE: OutputUrl with --output-type Media"
-    )
-    parser.add_argument("--template-id", default=None, metavar="ID", help="ICE: TemplateId")
-    parser.add_argument(
-        "--biz", default=None, metavar="IMS|VOD", help="ICE: Output.Biz, the service that owns a media asset"
-    )
-    parser.add_argument(
-        "--notify-url",
-        default=None,
-        metavar="mns://ENDPOINT/queues/NAME",
-        help="MPS: MNS queue told when the job ends",
-    )
-    parser.add_argument(
-        "--schedule-params",
-        default=None,
-        metavar="JSON|@FILE",
-        help="MPS: ScheduleParams as a JSON object, or @file.json (the service suggests leaving it out)",
-    )
+    for field in catalog.request_fields():  # one flag per submit field, from the catalog's definition
+        parser.add_argument(
+            field.cli_flag,
+            dest=field.name,
+            default=field.default,
+            metavar=field.metavar,
+            help=field.help + (", or @file.json" if field.json else ""),
+        )
     _add_connection(parser)
     _add_wait(parser)
 
@@ -174,32 +124,15 @@ def _read_json_arg(flag: str, value: str | None) -> str | None:
 
 
 def submit_fields(args: argparse.Namespace) -> dict[str, Any]:
-    """The hook's submit keywords from the flags (None where not given)."""
+    """The submit keywords from the flags (None where not given); JSON fields may be ``@file``."""
     return {
-        "input": args.input,
-        "output": args.output,
-        "input_type": args.input_type,
-        "output_type": args.output_type,
-        "output_url": args.output_url,
-        "job_params": _read_json_arg("--params", args.params),
-        "model_id": args.model_id,
-        "pipeline_id": args.pipeline_id,
-        "priority": args.priority,
-        "user_data": args.user_data,
-        "name": args.name,
-        "template_id": args.template_id,
-        "output_biz": args.biz,
-        "notify_url": args.notify_url,
-        "schedule_params": _read_json_arg("--schedule-params", args.schedule_params),
+        f.name: _read_json_arg(f.cli_flag, getattr(args, f.name)) if f.json else getattr(args, f.name)
+        for f in catalog.request_fields()
     }
 
 
-def _flag_for(field: str) -> str:
-    if field.startswith("JobParams"):
-        return "--params"
-    return _FLAGS.get(field) or _FLAGS.get(field.split("[", 1)[0], "")
-
-
 def validation_message(err: catalog.ValidationError) -> str:
-    flag = _flag_for(err.field)
+    """The error, led by the flag the user typed for the field it names."""
+    field = catalog.field_for_label(err.field)
+    flag = "FUNCTION" if err.field == "FunctionName" else field.cli_flag if field else ""
     return f"{flag}: {err}" if flag else str(err)

@@ -1,7 +1,7 @@
 """``airflow-iprod submit | query | cancel``: one IProduction job by hand, through IProductionHook.
 
 Everything a user can get wrong is checked with the catalog (the operator's rules, through
-``IProductionHook.build_submit_request``) before any network call. Airflow is imported inside the
+``catalog.SubmitRequest``) before any network call. Airflow is imported inside the
 command functions only, so ``airflow-iprod algorithms`` and ``--help`` stay quick.
 
 Exit codes: 0 done (with ``--wait``: the job succeeded), 1 the job failed or the service refused a
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_iprod import catalog
 from airflow_iprod.cli.algorithms import API_LABELS
-from airflow_iprod.cli.connection import connect, hook_class
+from airflow_iprod.cli.connection import connect
 from airflow_iprod.cli.console import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -36,7 +36,7 @@ from airflow_iprod.cli.job_flags import check_wait_flags, submit_fields, validat
 
 if TYPE_CHECKING:
     from airflow_iprod.hooks.iproduction import IProductionHook
-    from airflow_iprod.job import JobState
+    from airflow_iprod.job_state import JobState
 
 
 # ------------------------------------------------------------------ output
@@ -164,12 +164,11 @@ def _guarded(command: Any, args: argparse.Namespace) -> int:
 
 def _submit(args: argparse.Namespace, printer: Printer) -> int:
     check_wait_flags(args)
-    fields = submit_fields(args)
     # The operator's rules, no connection and no network: a bad field stops here.
-    hook_class()(api=args.api).build_submit_request(args.function, **fields)
+    request = catalog.SubmitRequest(api=args.api, function_name=args.function, **submit_fields(args))
     hook = connect(args, printer)
     submitted_at = time.time()
-    job_id = hook.submit(args.function, **fields)
+    job_id = hook.submit(request)
     printer.err(f"submitted {args.function} job {job_id} ({API_LABELS[args.api]})")
     if not args.wait:
         printer.out(job_id)

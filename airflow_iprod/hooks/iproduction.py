@@ -6,24 +6,25 @@ The SDKs are imported inside methods only: this module is imported when DAG file
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import random
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.providers.alibaba.cloud.hooks.base_alibaba import AlibabaBaseHook
 from airflow.providers.common.compat.sdk import BaseHook
 
 from airflow_iprod import catalog
+from airflow_iprod.catalog import SubmitRequest
+from airflow_iprod.client_settings import ClientSettings
 from airflow_iprod.errors import IProductionError
-from airflow_iprod.job import JobState
+from airflow_iprod.job_state import JobState
 
 if TYPE_CHECKING:
     from airflow.models import Connection
+    from tenacity import RetryCallState
 
 T = TypeVar("T")
 
@@ -68,33 +69,6 @@ _MAYBE_SENT = frozenset(
         "IncompleteRead",
     }
 )
-
-
-@dataclass(frozen=True)
-class ClientSettings:
-    """Everything that identifies one SDK client (the cache key, minus secrets kept as a digest)."""
-
-    api: str
-    endpoint: str
-    region: str
-    protocol: str
-    access_key_id: str | None
-    access_key_secret: str | None
-    security_token: str | None
-    read_timeout_ms: int
-    connect_timeout_ms: int
-
-    def cache_key(self) -> tuple[Any, ...]:
-        return (
-            self.api,
-            self.endpoint,
-            self.region,
-            self.protocol,
-            self.access_key_id,
-            hash((self.access_key_secret, self.security_token)),
-            self.read_timeout_ms,
-            self.connect_timeout_ms,
-        )
 
 
 # One SDK client per (connection settings, api) per process: building one parses endpoint maps and
@@ -214,6 +188,12 @@ class IProductionHook(AlibabaBaseHook):
         await self._aensure_connection()
         return self.get_conn()
 
+    def oss_client(self) -> Any:
+        """An ``alibabacloud_oss_v2`` client with this connection's credentials and region."""
+        from airflow_iprod.oss_client import build_oss_client
+
+        return build_oss_client(self.settings(), self.extras.get("oss_endpoint"))
+
     def test_connection(self) -> tuple[bool, str]:
         """Query a job id that cannot exist: an auth failure or a network error means a bad connection."""
         try:
@@ -226,98 +206,31 @@ class IProductionHook(AlibabaBaseHook):
 
     # ------------------------------------------------------------------ requests
 
-    def build_submit_request(
-        self,
-        function_name: str,
-        *,
-        input: str | None = None,
-        output: str | None = None,
-        input_type: str = "OSS",
-        output_type: str = "OSS",
-        output_biz: str | None = None,
-        output_url: str | None = None,
-        job_params: str | Mapping[str, Any] | None = None,
-        name: str | None = None,
-        template_id: str | None = None,
-        model_id: str | None = None,
-        user_data: str | None = None,
-        pipeline_id: str | None = None,
-        priority: int | None = None,
-        notify_url: str | None = None,
-        schedule_params: str | Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """Validate against the catalog and return the request as the API spells it (no network)."""
-        catalog.validate_submit(
-            self.api,
-            function_name=function_name,
-            job_params=job_params,
-            input_type=input_type,
-            input_media=input,
-            output_type=output_type,
-            output_media=output,
-            output_url=output_url,
-            model_id=model_id,
-            name=name,
-            user_data=user_data,
-            priority=priority,
-            pipeline_id=pipeline_id,
-            template_id=template_id,
-            biz=output_biz,
-            notify_url=notify_url,
-            schedule_params=schedule_params,
-        )
-        params_text = _json_text(job_params)
-        if self.api == catalog.ICE:
-            request: dict[str, Any] = {
-                "FunctionName": function_name,
-                "Input": {"Type": input_type, "Media": input},
-                "Output": _drop_none(
-                    {"Type": output_type, "Media": output, "Biz": output_biz, "OutputUrl": output_url}
-                ),
-                "JobParams": params_text,
-                "ModelId": model_id,
-                "Name": name,
-                "TemplateId": template_id,
-                "UserData": user_data,
-                "ScheduleConfig": _drop_none(
-                    {"PipelineId": pipeline_id, "Priority": int(priority) if priority else None}
-                )
-                or None,
-            }
-        else:
-            for field, value in (
-                ("Name", name),
-                ("TemplateId", template_id),
-                ("Output.Biz", output_biz),
-                ("Output.OutputUrl", output_url),
-                ("ScheduleConfig.Priority", priority),
-            ):
-                if value not in (None, ""):
-                    raise catalog.ValidationError(field, value, "ICE only (api='ice')")
-            request = {
-                "FunctionName": function_name,
-                "Input": input,
-                "Output": output,
-                "JobParams": params_text,
-                "ModelId": model_id,
-                "PipelineId": pipeline_id,
-                "NotifyUrl": notify_url,
-                "ScheduleParams": _json_text(schedule_params),
-                "UserData": user_data,
-            }
-        return _drop_none(request)
+    def request(self, function_name: str, **fields: Any) -> SubmitRequest:
+        """A validated request for this hook's API from submit keywords (no network)."""
+        return SubmitRequest(api=self.api, function_name=function_name, **fields)
 
-    def submit(self, function_name: str, **fields: Any) -> str:
-        """Submit a job; return its JobId. Raises ValidationError before any network call."""
-        request = self.build_submit_request(function_name, **fields)
-        body = self._call("SubmitIProductionJob", lambda c, m: c.submit_iproduction_job(m), request, False)
+    def _wire(self, request: SubmitRequest | str, fields: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(request, str):
+            request = self.request(request, **fields)
+        elif fields:
+            raise TypeError("pass submit fields either in the SubmitRequest or as keywords, not both")
+        if request.api != self.api:
+            raise catalog.ValidationError("api", request.api, f"{self.api!r}, this hook's API")
+        return request.to_wire()
+
+    def submit(self, request: SubmitRequest | str, **fields: Any) -> str:
+        """Send a SubmitRequest (or a FunctionName and submit keywords); return the JobId.
+        Raises ValidationError before any network call."""
+        wire = self._wire(request, fields)
+        body = self._call("SubmitIProductionJob", lambda c, m: c.submit_iproduction_job(m), wire, False)
         return _job_id(body)
 
-    async def asubmit(self, function_name: str, **fields: Any) -> str:
-        request = self.build_submit_request(function_name, **fields)
+    async def asubmit(self, request: SubmitRequest | str, **fields: Any) -> str:
+        wire = self._wire(request, fields)
         await self._aensure_connection()
         body = await self._acall(
-            "SubmitIProductionJob", lambda c, m: c.submit_iproduction_job_async(m), request, False
+            "SubmitIProductionJob", lambda c, m: c.submit_iproduction_job_async(m), wire, False
         )
         return _job_id(body)
 
@@ -403,12 +316,11 @@ class IProductionHook(AlibabaBaseHook):
         if state.listed_outputs is not None:
             return state
         from airflow_iprod.mps_outputs import find_outputs
-        from airflow_iprod.oss_client import oss_client_for
 
         state.listed_outputs = find_outputs(
             state.output,
             state.input,
-            lambda: oss_client_for(self),
+            self.oss_client,
             not_before=submitted_at,
             not_after=time.time(),
             warn=self.log.warning,
@@ -440,6 +352,36 @@ class IProductionHook(AlibabaBaseHook):
             delay = max(delay, min(float(retry_after), self.backoff_cap))
         return delay
 
+    def _retry_policy(self, action: str, idempotent: bool, retries: int | None) -> dict[str, Any]:
+        """tenacity settings shared by the sync and async call paths: which failures to retry (only
+        transient ones, and a Submit only when it certainly did not run), how long to wait, how often."""
+        from tenacity import stop_after_attempt
+
+        def should_retry(state: RetryCallState) -> bool:
+            exc = state.outcome.exception() if state.outcome else None
+            if exc is None:
+                return False
+            err, resend_ok = classify(exc, idempotent)
+            return err.retriable and resend_ok
+
+        def wait(state: RetryCallState) -> float:
+            err, _ = classify(state.outcome.exception(), idempotent)  # type: ignore[union-attr, arg-type]
+            return self.backoff(state.attempt_number - 1, err.retry_after)
+
+        def log_retry(state: RetryCallState) -> None:
+            err, _ = classify(state.outcome.exception(), idempotent)  # type: ignore[union-attr, arg-type]
+            delay = state.next_action.sleep if state.next_action else 0.0
+            self.log.warning("%s: %s; retrying in %.1f s", action, err, delay)
+
+        limit = self.max_retries if retries is None else retries
+        return {
+            "retry": should_retry,
+            "wait": wait,
+            "stop": stop_after_attempt(limit + 1),
+            "before_sleep": log_retry,
+            "reraise": True,
+        }
+
     def _call(
         self,
         action: str,
@@ -449,21 +391,17 @@ class IProductionHook(AlibabaBaseHook):
         *,
         retries: int | None = None,
     ) -> dict[str, Any]:
+        from tenacity import Retrying
+
         client = self.get_conn()
         model = _request_model(self.api, action, request)
-        limit = self.max_retries if retries is None else retries
-        attempt = 0
-        while True:
-            try:
-                return method(client, model).body.to_map()
-            except Exception as exc:
-                err, resend_ok = classify(exc, idempotent)
-                if not (err.retriable and resend_ok) or attempt >= limit:
-                    raise err from exc
-                delay = self.backoff(attempt, err.retry_after)
-                self.log.warning("%s: %s; retrying in %.1f s", action, err, delay)
-                time.sleep(delay)
-                attempt += 1
+        try:
+            for attempt in Retrying(**self._retry_policy(action, idempotent, retries)):
+                with attempt:
+                    return method(client, model).body.to_map()
+        except Exception as exc:
+            raise classify(exc, idempotent)[0] from exc
+        raise AssertionError("unreachable: tenacity either returns or raises")
 
     async def _acall(
         self,
@@ -474,21 +412,17 @@ class IProductionHook(AlibabaBaseHook):
         *,
         retries: int | None = None,
     ) -> dict[str, Any]:
+        from tenacity import AsyncRetrying
+
         client = self.get_conn()
         model = _request_model(self.api, action, request)
-        limit = self.max_retries if retries is None else retries
-        attempt = 0
-        while True:
-            try:
-                return (await method(client, model)).body.to_map()
-            except Exception as exc:
-                err, resend_ok = classify(exc, idempotent)
-                if not (err.retriable and resend_ok) or attempt >= limit:
-                    raise err from exc
-                delay = self.backoff(attempt, err.retry_after)
-                self.log.warning("%s: %s; retrying in %.1f s", action, err, delay)
-                await asyncio.sleep(delay)
-                attempt += 1
+        try:
+            async for attempt in AsyncRetrying(**self._retry_policy(action, idempotent, retries)):
+                with attempt:
+                    return (await method(client, model)).body.to_map()
+        except Exception as exc:
+            raise classify(exc, idempotent)[0] from exc
+        raise AssertionError("unreachable: tenacity either returns or raises")
 
 
 # ---------------------------------------------------------------------- helpers
@@ -598,15 +532,3 @@ def _job_id(body: dict[str, Any]) -> str:
             f"SubmitIProductionJob answered without a JobId: {body}", request_id=body.get("RequestId")
         )
     return str(job_id)
-
-
-def _json_text(value: str | Mapping[str, Any] | None) -> str | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        return value
-    return json.dumps(dict(value), ensure_ascii=False, separators=(",", ":"))
-
-
-def _drop_none(mapping: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in mapping.items() if v is not None and v != ""}

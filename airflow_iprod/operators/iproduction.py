@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -9,8 +10,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_iprod import catalog
-from airflow_iprod.errors import IProductionError, IProductionJobFailed
-from airflow_iprod.job import JobState
+from airflow_iprod.errors import IProductionError
+from airflow_iprod.job_outcome import job_result, state_from_event
+from airflow_iprod.job_state import JobState
 from airflow_iprod.links import IProductionConsoleLink
 
 try:  # Airflow 3.3+: the JobId survives worker crashes in the task state store
@@ -82,13 +84,10 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
         ``{resultType}`` placeholders (required ones per algorithm are enforced).
     :param api: ``"ice"`` (ICE 2020-11-09, default) or ``"mts"`` (MPS 2014-06-18).
     :param conn_id: an ``alibaba_cloud`` connection (see IProductionHook for its extras).
-    :param job_params: JobParams as a dict or a JSON string; validated against the catalog.
-    :param input_type, output_type: ``"OSS"`` or ``"Media"`` (ICE only).
-    :param output_biz, output_url: ICE ``Output.Biz`` (IMS/VOD) and ``Output.OutputUrl``.
-    :param name, template_id, priority: ICE ``Name``, ``TemplateId``, ``ScheduleConfig.Priority`` (1-10).
-    :param pipeline_id: ICE ``ScheduleConfig.PipelineId`` / MPS ``PipelineId``.
-    :param notify_url, schedule_params: MPS ``NotifyUrl`` (MNS queue) and ``ScheduleParams``.
-    :param model_id, user_data: ``ModelId`` and ``UserData`` (<= 256 chars) of both APIs.
+    Every other field of SubmitIProductionJob is a keyword too (``job_params``, ``input_type``,
+    ``output_type``, ``output_biz``, ``output_url``, ``name``, ``model_id`` ...): the list, what each
+    API calls it and what is allowed is ``catalog.request_fields()`` (``SubmitRequest``), and
+    ``airflow-iprod submit --help`` prints it.
     :param deferrable: wait in the triggerer (default) instead of polling in the worker.
     :param wait_for_completion: if False, return right after submitting (Status Queuing).
     :param poll_interval: seconds between status queries.
@@ -105,22 +104,12 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
 
     template_fields: Sequence[str] = (
         "function_name",
-        "input",
-        "output_media",
-        "job_params",
-        "name",
-        "output_url",
-        "output_biz",
-        "template_id",
-        "model_id",
-        "user_data",
-        "pipeline_id",
-        "priority",
-        "notify_url",
-        "schedule_params",
+        *(f.operator_attr for f in catalog.request_fields()),
         "conn_id",
     )
-    template_fields_renderers: ClassVar[dict[str, str]] = {"job_params": "json", "schedule_params": "json"}
+    template_fields_renderers: ClassVar[dict[str, str]] = {
+        f.operator_attr: "json" for f in catalog.request_fields() if f.json
+    }
     ui_color = "#ff6a00"
     operator_extra_links = (IProductionConsoleLink(),)
     external_id_key = "iprod_job_id"  # task state store key; renaming breaks in-flight retries
@@ -129,23 +118,8 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
         self,
         *,
         function_name: str,
-        input: str | Mapping[str, Any] | None = None,
-        output: str | None = None,
         api: str = catalog.ICE,
         conn_id: str = DEFAULT_CONN_ID,
-        job_params: str | Mapping[str, Any] | None = None,
-        input_type: str = "OSS",
-        output_type: str = "OSS",
-        output_biz: str | None = None,
-        output_url: str | None = None,
-        name: str | None = None,
-        template_id: str | None = None,
-        model_id: str | None = None,
-        user_data: str | None = None,
-        pipeline_id: str | None = None,
-        priority: int | str | None = None,
-        notify_url: str | None = None,
-        schedule_params: str | Mapping[str, Any] | None = None,
         deferrable: bool = True,
         wait_for_completion: bool = True,
         poll_interval: float = 10.0,
@@ -153,6 +127,8 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
         cancel_on_kill: bool = True,
         **kwargs: Any,
     ) -> None:
+        # The submit fields (input, output, job_params ...) come from the catalog's one definition.
+        submit = {f.name: kwargs.pop(f.name, f.default) for f in catalog.request_fields()}
         super().__init__(**kwargs)
         api = catalog.canonical_api(api)
         if poll_interval <= 0:
@@ -160,23 +136,10 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
         if timeout is not None and timeout <= 0:
             raise catalog.ValidationError("timeout", timeout, "a number of seconds > 0, or None")
         self.function_name = function_name
-        self.input = input
-        self.output_media = output  # ``self.output`` is BaseOperator's XComArg of this task
+        for field in catalog.request_fields():  # ``self.output`` is BaseOperator's XComArg: output_media
+            setattr(self, field.operator_attr, submit[field.name])
         self.api = api
         self.conn_id = conn_id
-        self.job_params = job_params
-        self.input_type = input_type
-        self.output_type = output_type
-        self.output_biz = output_biz
-        self.output_url = output_url
-        self.name = name
-        self.template_id = template_id
-        self.model_id = model_id
-        self.user_data = user_data
-        self.pipeline_id = pipeline_id
-        self.priority = priority
-        self.notify_url = notify_url
-        self.schedule_params = schedule_params
         self.deferrable = deferrable
         self.wait_for_completion = wait_for_completion
         self.poll_interval = poll_interval
@@ -186,6 +149,7 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
         self._final: JobState | None = None
         self._submitted_at: float | None = None  # epoch seconds; bounds MPS output lookup
         self._result: dict[str, Any] | None = None
+        self._request: catalog.SubmitRequest | None = None
         self._validate_literal_values()
 
     # ------------------------------------------------------------------ validation
@@ -193,30 +157,14 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
     def _request_fields(self, *, stand_ins: bool = False) -> dict[str, Any]:
         """The submit fields; with ``stand_ins`` unknown (templated / XComArg) values are replaced by
         valid stand-ins so everything known at parse time can be checked."""
-        fields: dict[str, Any] = {
-            "input": self.input,
-            "output": self.output_media,
-            "input_type": self.input_type,
-            "output_type": self.output_type,
-            "output_biz": self.output_biz,
-            "output_url": self.output_url,
-            "job_params": self.job_params,
-            "name": self.name,
-            "template_id": self.template_id,
-            "model_id": self.model_id,
-            "user_data": self.user_data,
-            "pipeline_id": self.pipeline_id,
-            "priority": self.priority,
-            "notify_url": self.notify_url,
-            "schedule_params": self.schedule_params,
-        }
+        fields = {f.name: getattr(self, f.operator_attr) for f in catalog.request_fields()}
         if stand_ins:
-            spec = catalog.get(self.function_name, self.api)
+            spec = catalog.spec_for(self.function_name, self.api)
             for key, value in fields.items():
                 if is_literal(value):
                     continue
                 if key == "input":
-                    fields[key] = _STAND_IN_MEDIA_ID if self.input_type == "Media" else _STAND_IN_INPUT
+                    fields[key] = _STAND_IN_MEDIA_ID if fields["input_type"] == "Media" else _STAND_IN_INPUT
                 elif key in ("output", "output_url"):
                     hole = "{" + spec.placeholder + "}" if spec.placeholder else ""
                     fields[key] = f"oss://stand-in-bucket/stand-in-output{hole}{spec.output_ext or ''}"
@@ -224,24 +172,19 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
                     fields[key] = None
         if fields["input"] is not None:
             fields["input"] = resolve_input(fields["input"], fields["input_type"])
-        if isinstance(fields["priority"], str) and fields["priority"].strip().isdigit():
-            fields["priority"] = int(fields["priority"])
         return fields
+
+    def _build_request(self, fields: dict[str, Any]) -> catalog.SubmitRequest:
+        return catalog.SubmitRequest(api=self.api, function_name=self.function_name, **fields)
 
     def _validate_literal_values(self) -> None:
         """Fail at DAG parse time on values already known to be wrong."""
         if not (is_literal(self.function_name) and is_literal(self.api)):
             return
-        catalog.get(self.function_name, self.api)
+        catalog.spec_for(self.function_name, self.api)
         if not is_literal(self.job_params):
             return  # typed params may be templated; all is checked after rendering
         self._build_request(self._request_fields(stand_ins=True))
-
-    def _build_request(self, fields: dict[str, Any]) -> dict[str, Any]:
-        from airflow_iprod.hooks.iproduction import IProductionHook
-
-        # build_submit_request needs no connection: it validates and shapes the request only
-        return IProductionHook(self.conn_id, api=self.api).build_submit_request(self.function_name, **fields)
 
     # ------------------------------------------------------------------ hook
 
@@ -258,13 +201,14 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
 
     def execute(self, context: Context) -> Any:
         # Validate the rendered request before anything touches the network.
-        self._rendered_fields = self._request_fields()
-        self._build_request(self._rendered_fields)
+        self._request = self._build_request(self._request_fields())
         return self.execute_resumable(context)
 
     def submit_job(self, context: Context) -> str:
         self._submitted_at = time.time()
-        job_id = self.hook.submit(self.function_name, **self._rendered_fields)
+        if self._request is None:
+            self._request = self._build_request(self._request_fields())
+        job_id = self.hook.submit(self._request)
         self._job_id = job_id
         self._remember_submit_time(context)
         self.log.info("Submitted %s job %s on %s", self.function_name, job_id, self.api.upper())
@@ -325,11 +269,8 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
         return self._finish(state)
 
     def _finish(self, state: JobState) -> dict[str, Any]:
-        """The one completion path: raise on failure, find MPS outputs once, build the result."""
-        self._raise_if_failed(state)
-        if state.is_success:
-            state = self.hook.resolve_outputs(state, submitted_at=self._submitted_at)
-        self._result = state.summary()
+        """The one completion path, shared with the sensor: raise on failure, find MPS outputs once."""
+        self._result = job_result(self.hook, state, self._submitted_at)
         return self._result
 
     # The submit time is kept next to the JobId, so a re-attached try still knows the job's lifetime.
@@ -374,44 +315,21 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
         self, context: Context, event: dict[str, Any], submitted_at: float | None = None
     ) -> dict[str, Any]:
         """Resume after the trigger fired: return the result or raise with the service's reason."""
-        status = event.get("status")
         job_id = event.get("job_id")
-        if status in ("success", "failed"):
-            state = JobState.from_dict(event["job"])
-            # dag.test() drops defer kwargs (the triggerer keeps them): the state store is the backup
-            self._submitted_at = submitted_at if submitted_at else self._recall_submit_time(context)
-            result = self._finish(state)
-            self.log.info("%s", event.get("message"))
-            return result
-        if status == "timeout":
-            raise IProductionError(
-                f"{event.get('message')}; a retry of this task re-attaches to it",
-                code="WaitTimeout",
-                job_id=job_id,
-            )
-        if event.get("error"):
-            err = IProductionError.from_dict(event["error"])
-            err.job_id = err.job_id or job_id
-            raise err
-        raise IProductionError(
-            str(event.get("message") or f"unexpected trigger event {event}"), job_id=job_id
-        )
-
-    @staticmethod
-    def _raise_if_failed(state: JobState) -> None:
-        if state.is_failed:
-            reason = state.error_message or "the service gave no reason"
-            raise IProductionJobFailed(
-                f"{state.function_name} job failed: {reason}", code=state.error_code, job_id=state.job_id
-            )
+        state = state_from_event(event, job_id, timeout_hint="; a retry of this task re-attaches to it")
+        # dag.test() drops defer kwargs (the triggerer keeps them): the state store is the backup
+        self._submitted_at = submitted_at if submitted_at else self._recall_submit_time(context)
+        result = self._finish(state)
+        self.log.info("%s", event.get("message"))
+        return result
 
     def _publish(self, context: Context, job_id: str) -> None:
         """Console link + JobId in XCom (cleared on each new try, so re-published on re-attach)."""
+        IProductionConsoleLink.persist(context, api=self.api, job_id=job_id, region=self.hook.region)
         try:
-            IProductionConsoleLink.persist(context, api=self.api, job_id=job_id, region=self.hook.region)
             context["ti"].xcom_push(key="iprod_job_id", value=job_id)
-        except Exception as err:  # a link must never fail the job
-            self.log.warning("Could not record the console link for job %s: %s", job_id, err)
+        except Exception as err:  # only a convenience for downstream tasks; never fail the job for it
+            self.log.warning("Could not push the JobId of job %s to XCom: %s", job_id, err)
 
     def on_kill(self) -> None:
         """Worker-side kill while polling (non-deferrable): cancel the job if asked to."""
@@ -425,3 +343,29 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
             self.log.info("Cancelled IProduction job %s", self._job_id)
         except IProductionError as err:
             self.log.warning("Could not cancel job %s: %s", self._job_id, err)
+
+
+# What the operator accepts where it is wider than the request's own field (an upstream result dict).
+_KEYWORD_TYPES = {"input": "str | Mapping[str, Any] | None"}
+
+
+def _declare_submit_keywords(cls: type[IProductionJobOperator]) -> None:
+    """Show the catalog's submit fields in ``__init__``'s signature, after ``function_name``: the
+    generated per-algorithm operators, their stub and ``help()`` all read it."""
+    init = cls.__init__
+    sig = inspect.signature(init)
+    params = list(sig.parameters.values())
+    at = next(i for i, p in enumerate(params) if p.name == "function_name") + 1
+    submit = [
+        inspect.Parameter(
+            f.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=f.default,
+            annotation=_KEYWORD_TYPES.get(f.name, f.annotation),
+        )
+        for f in catalog.request_fields()
+    ]
+    init.__signature__ = sig.replace(parameters=[*params[:at], *submit, *params[at:]])  # type: ignore[attr-defined]
+
+
+_declare_submit_keywords(IProductionJobOperator)

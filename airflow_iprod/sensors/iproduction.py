@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import BaseSensorOperator
 
 from airflow_iprod import catalog
-from airflow_iprod.errors import IProductionError, IProductionJobFailed
-from airflow_iprod.job import JobState
+from airflow_iprod.errors import IProductionError
+from airflow_iprod.job_outcome import job_result, raise_if_failed, state_from_event
+from airflow_iprod.job_state import JobState
 from airflow_iprod.links import IProductionConsoleLink
 
 if TYPE_CHECKING:
@@ -80,36 +81,16 @@ class IProductionJobSensor(BaseSensorOperator):
                 self.log.warning("Job %s: transient error %s; poking again later", self.job_id, err)
                 return False
             raise
-        if state.is_failed:
-            raise IProductionJobFailed(
-                f"{state.function_name} job failed: {state.error_message or 'no reason given'}",
-                code=state.error_code,
-                job_id=state.job_id,
-            )
+        raise_if_failed(state)
         self._state = state
         return state.is_success
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        status = event.get("status")
-        if status == "success":
-            return self._result(JobState.from_dict(event["job"]))
-        if status == "failed":
-            state = JobState.from_dict(event["job"])
-            raise IProductionJobFailed(
-                f"{state.function_name} job failed: {state.error_message or 'no reason given'}",
-                code=state.error_code,
-                job_id=state.job_id,
-            )
-        if event.get("error"):
-            raise IProductionError.from_dict(event["error"])
-        raise IProductionError(str(event.get("message")), code="WaitTimeout", job_id=self.job_id)
+        return self._result(state_from_event(event, self.job_id))
 
     def _result(self, state: JobState) -> dict[str, Any]:
-        # MPS lists no output files: find them once, now (the submit time is unknown here)
-        return self.hook.resolve_outputs(state).summary()
+        # MPS lists no output files: job_result finds them once, now (the submit time is unknown here)
+        return job_result(self.hook, state)
 
     def _publish(self, context: Context) -> None:
-        try:
-            IProductionConsoleLink.persist(context, api=self.api, job_id=self.job_id, region=self.hook.region)
-        except Exception as err:
-            self.log.warning("Could not record the console link for job %s: %s", self.job_id, err)
+        IProductionConsoleLink.persist(context, api=self.api, job_id=self.job_id, region=self.hook.region)

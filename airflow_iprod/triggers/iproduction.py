@@ -12,7 +12,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_iprod import catalog
 from airflow_iprod.errors import IProductionError
 from airflow_iprod.hooks.iproduction import IProductionHook
-from airflow_iprod.job import JobState
+from airflow_iprod.job_state import JobState
 from airflow_iprod.triggers.rate_limit import query_budget
 
 CANCEL_TIMEOUT = 20.0

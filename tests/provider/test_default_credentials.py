@@ -23,7 +23,6 @@ import pytest
 from airflow_iprod.hooks import iproduction as hook_module
 from airflow_iprod.hooks.iproduction import IProductionHook
 from airflow_iprod.local.config import Credential
-from airflow_iprod.oss_client import oss_client_for
 
 
 @pytest.fixture
@@ -55,7 +54,7 @@ def keyless_conn(local_engine: Any, make_conn: Any) -> str:
 def _oss_round_trip(conn_id: str, key: str) -> bytes:
     import alibabacloud_oss_v2 as oss
 
-    client = oss_client_for(conn_id)
+    client = IProductionHook(conn_id).oss_client()
     body = f"written with the default chain: {key}".encode()
     client.put_object(oss.PutObjectRequest(bucket="media", key=key, body=body))
     got = client.get_object(oss.GetObjectRequest(bucket="media", key=key)).body.read()

@@ -81,7 +81,7 @@ def test_no_placeholder_is_the_output_without_listing() -> None:
 
 def test_listing_is_bounded(local_engine: Any, upload: Any, iprod_conn: str) -> None:
     """Only ``max_keys`` objects are read; the caller is warned that the prefix was not exhausted."""
-    from airflow_iprod.oss_client import oss_client_for
+    from airflow_iprod.hooks.iproduction import IProductionHook
 
     for i in range(5):
         upload(b"x", f"bounded/v-{i + 1:05d}.png")
@@ -89,7 +89,7 @@ def test_listing_is_bounded(local_engine: Any, upload: Any, iprod_conn: str) -> 
     got = mps_outputs.find_outputs(
         "oss://media/bounded/{source}-{sequenceId}.png",
         "oss://media/in/v.mp4",
-        lambda: oss_client_for(iprod_conn),
+        IProductionHook(iprod_conn, api="mts").oss_client,
         max_keys=3,
         warn=warnings.append,
     )

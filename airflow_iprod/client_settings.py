@@ -1,0 +1,37 @@
+"""ClientSettings: what identifies one Alibaba Cloud SDK client, read from an IProduction connection.
+
+Its own module so that the hook (ICE/MPS client) and the OSS client builder share it without
+importing each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """Everything that identifies one SDK client (the cache key, minus secrets kept as a digest)."""
+
+    api: str
+    endpoint: str
+    region: str
+    protocol: str
+    access_key_id: str | None
+    access_key_secret: str | None
+    security_token: str | None
+    read_timeout_ms: int
+    connect_timeout_ms: int
+
+    def cache_key(self) -> tuple[Any, ...]:
+        return (
+            self.api,
+            self.endpoint,
+            self.region,
+            self.protocol,
+            self.access_key_id,
+            hash((self.access_key_secret, self.security_token)),
+            self.read_timeout_ms,
+            self.connect_timeout_ms,
+        )
