@@ -105,8 +105,18 @@ _SPECS: tuple[AlgorithmSpec, ...] = (
                 "LogoModel",
                 "string",
                 "Kind of logo to find: tv, internet, or 'tv,internet'.",
+                default="tv,internet",
                 check=chk.logo_model,
                 apis=_ICE_ONLY,
+            ),
+            # MPS has no LogoModel: its jobs look for both kinds, so the algorithm always gets one.
+            Param(
+                "LogoModel",
+                "string",
+                "Both kinds of logo (MPS).",
+                default="tv,internet",
+                apis=_MTS_ONLY,
+                fixed=True,
             ),
             Param(
                 "Boxes",
@@ -218,7 +228,8 @@ _SPECS: tuple[AlgorithmSpec, ...] = (
             Param(
                 "beauty_params",
                 "string",
-                "e.g. 'whiten=20,smooth=50,face_thin=50' (each 0..100).",
+                "e.g. 'whiten=20,smooth=50,face_thin=50' (each 0..100; a key left out is 0).",
+                default="whiten=20,smooth=50,face_thin=50",  # the documented example
                 check=chk.beauty_params,
             ),
         ),
@@ -390,24 +401,24 @@ def validate_job_params(
     """Check JobParams against the spec; return them normalised with documented defaults filled in."""
     given = parse_job_params(job_params)
     allowed = spec.params_for(api)
-    known = {p.name: p for p in allowed}
+    known = {p.name: p for p in allowed if not p.fixed}
     for key in given:
         if key not in known:
             near = [p.name for p in allowed if p.name.lower() == key.lower()]
             hint = f"; did you mean {near[0]!r}?" if near else ""
-            choices = [p.name for p in allowed] or "none"
+            choices = list(known) or "none"
             raise ValidationError(
                 f"JobParams.{key}", given[key], f"a known field of {spec.name}: {choices}{hint}"
             )
     out: dict[str, Any] = {}
     for param in allowed:
         field = f"JobParams.{param.name}"
-        if param.name in given and given[param.name] is not None:
+        if param.name in given and given[param.name] is not None and not param.fixed:
             out[param.alias_of or param.name] = param.validate(given[param.name], field)
         elif param.required:
             raise ValidationError(field, None, f"required by {spec.name} ({param.description})")
-        elif param.default is not None:
-            out[param.name] = json.loads(json.dumps(param.default))  # a fresh copy of list defaults
+        elif param.default is not None:  # normalised like a given value, so algorithms need no defaults
+            out[param.alias_of or param.name] = param.validate(json.loads(json.dumps(param.default)), field)
     if spec.cross_check is not None:
         spec.cross_check(given, out, model_id)
     return out

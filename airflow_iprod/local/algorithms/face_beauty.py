@@ -13,9 +13,9 @@ CRF 9, tune=psnr: >= 45 dB against the source decode on the test clip).
 * ``whiten`` 0..100: lifts luminance (Lab L) with a gamma curve that brightens shadows most;
 * ``face_thin`` 0..100: a smooth horizontal warp pulling the cheeks and jaw toward the face's centre
   line, strongest at the jaw and fading to nothing at the warp box's edge (no seams).
-``beauty_params`` absent means the documented example (whiten=20, smooth=50, face_thin=50); a key
-left out of it is 0. The cloud uses learned landmarks for a finer face shape; this local version
-works on frontal faces the cascade finds.
+``beauty_params`` absent means the documented example (whiten=20, smooth=50, face_thin=50), filled in
+by the catalog; a key left out of it is 0. The cloud uses learned landmarks for a finer face shape;
+this local version works on frontal faces the cascade finds.
 """
 
 from __future__ import annotations
@@ -37,13 +37,13 @@ FULL_EVERY = 2.0  # seconds between full-frame face scans
 LOOKAHEAD_S = FULL_EVERY + 2.5 / DETECT_RATE  # samples this far ahead can still change a frame's faces
 WINDOW_S = 3.0  # samples this far back are enough to link the tracks around a frame
 CRF = 9
-DEFAULTS = {"whiten": 20, "smooth": 50, "face_thin": 50}
+KEYS = ("whiten", "smooth", "face_thin")
 
 
 def levels(params: dict[str, Any]) -> dict[str, float]:
     """Strengths in 0..1 from the catalog's ``beauty_params`` dict (keys checked, each 0..100)."""
-    given = params.get("beauty_params", DEFAULTS)
-    return {key: given.get(key, 0) / 100 for key in DEFAULTS}
+    given = params["beauty_params"]
+    return {key: given.get(key, 0) / 100 for key in KEYS}
 
 
 def face_region(face: _faces.Face, width: int, height: int) -> tuple[int, int, int, int]:

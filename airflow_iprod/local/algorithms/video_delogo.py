@@ -20,7 +20,6 @@ import numpy as np
 from airflow_iprod.local.algorithms import _regions, _video
 from airflow_iprod.local.algorithms.base import AlgorithmError, AlgorithmResult, JobContext
 
-ALL_MODELS = "tv,internet"  # LogoModel absent (and always for MPS, which has no such field)
 SAMPLES = 48
 ANALYSIS_WIDTH = 640
 PERSISTENT = 0.7  # share of samples in which a logo pixel is on an edge
@@ -97,7 +96,7 @@ def run(ctx: JobContext) -> AlgorithmResult:
     if "Boxes" in ctx.params:
         boxes = [_regions.to_pixels(b, info.width, info.height) for b in ctx.params["Boxes"]]
     else:
-        boxes = find_logos(ctx, info, set(ctx.params.get("LogoModel", ALL_MODELS).split(",")))
+        boxes = find_logos(ctx, info, set(ctx.params["LogoModel"].split(",")))
         ctx.log(f"found logo boxes {boxes}")
     # Each box is filled from a band around it; only the box (plus that band) is converted to BGR and
     # back, the rest of every frame goes to the encoder in the decoder's own YUV.

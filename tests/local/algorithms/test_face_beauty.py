@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
+from airflow_iprod import catalog
 from airflow_iprod.local.algorithms import face_beauty
 from airflow_iprod.local.algorithms.base import AlgorithmError
 from tests.mediagen.motion import FaceVideo, face_video
@@ -31,6 +32,19 @@ def face_stats(frames: list[np.ndarray], boxes: list[tuple[int, int, int, int]])
         lap = np.abs(cv2.Laplacian(inner.astype(np.float32), cv2.CV_32F))
         hf.append(float(np.median(lap[skin])))  # median: skin texture, not eye/mouth outlines
     return float(np.mean(lum)), float(np.mean(hf))
+
+
+def worst_psnr_outside_faces(
+    out: list[np.ndarray], src: list[np.ndarray], boxes: list[tuple[int, int, int, int]]
+) -> float:
+    """The worst frame's PSNR between ``out`` and ``src`` outside each face box dilated (one box width
+    to the sides, one height above, 1.5 heights below): there FaceBeauty must leave the picture alone."""
+    worst = 99.0
+    for a, b, (x, y, w, h) in zip(out, src, boxes, strict=True):
+        keep = np.ones(a.shape[:2], bool)
+        keep[max(0, y - h) : y + 2 * h + h // 2, max(0, x - w) : x + 2 * w] = False
+        worst = min(worst, psnr(a[keep], b[keep]))
+    return worst
 
 
 def _skin(img: np.ndarray) -> np.ndarray:
@@ -67,11 +81,7 @@ def test_each_parameter_acts_on_faces_only(clip: FaceVideo, run_algorithm) -> No
         frames = decode(res.outputs[0].path)
         assert len(frames) == len(src)
         # Outside the dilated face boxes the picture is the source (re-encoding only).
-        worst = 99.0
-        for a, b, (x, y, w, h) in zip(frames, src, clip.face_boxes, strict=True):
-            keep = np.ones(a.shape[:2], bool)
-            keep[max(0, y - h) : y + 2 * h + h // 2, max(0, x - w) : x + 2 * w] = False
-            worst = min(worst, psnr(a[keep], b[keep]))
+        worst = worst_psnr_outside_faces(frames, src, clip.face_boxes)
         print(f"{name}: worst PSNR outside faces {worst:.1f} dB")
         assert worst >= 40
         out[name] = frames
@@ -94,7 +104,8 @@ def test_each_parameter_acts_on_faces_only(clip: FaceVideo, run_algorithm) -> No
 
 def test_levels_defaults() -> None:
     # absent: the documented example; a key left out of the catalog's parsed dict: 0
-    assert face_beauty.levels({}) == {"whiten": 0.2, "smooth": 0.5, "face_thin": 0.5}
+    catalog_default = catalog.validate_job_params(catalog.spec_for("FaceBeauty", "ice"), {})
+    assert face_beauty.levels(catalog_default) == {"whiten": 0.2, "smooth": 0.5, "face_thin": 0.5}
     assert face_beauty.levels({"beauty_params": {"smooth": 30}}) == {
         "whiten": 0,
         "smooth": 0.3,
