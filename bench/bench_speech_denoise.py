@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -20,37 +19,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import soundfile as sf
 
 from airflow_iprod.local.algorithms import load
-from airflow_iprod.local.algorithms.base import JobContext, OutputTarget
-from tests.mediagen import metrics, noise, speech
+from bench._speech_bench import decode_seconds, noisy_speech
+from tests.mediagen import metrics
 
 SECONDS = 60
 
 
 def main() -> None:
     for rate in (16000, 48000):
-        clean = speech.speech_clip(SECONDS, rate)
-        noisy = noise.mix_at_snr(clean, noise.white(len(clean), seed=1), 5.0)
-        with tempfile.TemporaryDirectory() as tmp:
-            src = Path(tmp) / "in.wav"
-            sf.write(str(src), noisy, rate)
-            out = Path(tmp) / "out.wav"
-            ctx = JobContext(
-                "SpeechDenoise", "ice", src, {}, None, Path(tmp),
-                lambda out=out, **_: OutputTarget(out, "oss://b/out.wav"), Path, threads=2,
-            )  # fmt: skip
-            load("SpeechDenoise")(ctx)  # warm-up: imports, scipy/numpy first calls
+        with noisy_speech("SpeechDenoise", SECONDS, rate, 5.0) as job:
+            load("SpeechDenoise")(job.ctx)  # warm-up: imports, scipy/numpy first calls
             load_avg = os.getloadavg()[0]
             times, cpu = [], []
             for _ in range(3):
                 t0, c0 = time.perf_counter(), time.process_time()
-                load("SpeechDenoise")(ctx)
+                load("SpeechDenoise")(job.ctx)
                 times.append(time.perf_counter() - t0)
                 cpu.append(time.process_time() - c0)
-            t0 = time.perf_counter()
-            sf.read(str(src), dtype="float32")
-            decode = time.perf_counter() - t0
-            result, _ = sf.read(str(out), dtype="float32")
-            gain = metrics.si_sdr(clean, result) - metrics.si_sdr(clean, noisy)
+            decode = decode_seconds(job.src)
+            result, _ = sf.read(str(job.out), dtype="float32")
+            gain = metrics.si_sdr(job.clean, result) - metrics.si_sdr(job.clean, job.noisy)
         med, med_cpu = statistics.median(times), statistics.median(cpu)
         print(
             f"SpeechDenoise {rate} Hz, {SECONDS} s mono: median {med:.2f} s = {SECONDS / med:.1f}x real time "
