@@ -45,12 +45,13 @@ print(__import__("json").dumps({{"provider_import_ms": provider * 1000, "sdk_mod
 """
 )
 
-FLAGSHIP = (
+# executes the DAG file {dag} and prints {{key: CPU ms}}
+PARSE = (
     PRELUDE
     + """
 t = time.process_time()
 runpy.run_path({dag!r})
-print(__import__("json").dumps({{"flagship_parse_ms": (time.process_time() - t) * 1000}}))
+print(__import__("json").dumps({{{key!r}: (time.process_time() - t) * 1000}}))
 """
 )
 
@@ -77,19 +78,15 @@ with DAG("baseline", start_date=datetime(2025, 1, 1), schedule=None, params={"a"
     publish(a.output, b.output, m)
 """
 
-BASELINE = (
-    PRELUDE
-    + """
-t = time.process_time()
-runpy.run_path({dag!r})
-print(__import__("json").dumps({{"baseline_parse_ms": (time.process_time() - t) * 1000}}))
-"""
-)
-
 
 def sample(code: str) -> dict:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def parse_ms(key: str, dag: str) -> float:
+    """CPU milliseconds a fresh interpreter spends executing the DAG file ``dag``."""
+    return sample(PARSE.format(repo=str(REPO), dag=dag, key=key))[key]
 
 
 def main(n: int = 7) -> None:
@@ -102,12 +99,8 @@ def main(n: int = 7) -> None:
         p = sample(PROVIDER.format(repo=str(REPO)))
         runs["provider_import_ms"].append(p["provider_import_ms"])
         sdk = p["sdk_modules"]
-        runs["flagship_parse_ms"].append(
-            sample(FLAGSHIP.format(repo=str(REPO), dag=flagship))["flagship_parse_ms"]
-        )
-        runs["baseline_parse_ms"].append(
-            sample(BASELINE.format(repo=str(REPO), dag=str(baseline_path)))["baseline_parse_ms"]
-        )
+        runs["flagship_parse_ms"].append(parse_ms("flagship_parse_ms", flagship))
+        runs["baseline_parse_ms"].append(parse_ms("baseline_parse_ms", str(baseline_path)))
     med = {k: statistics.median(v) for k, v in runs.items()}
     print(f"samples: {n} fresh interpreters each")
     for key, value in med.items():
