@@ -17,6 +17,7 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote, unquote
 
@@ -209,6 +210,21 @@ def resource_path(bucket: str | None, key: str | None) -> str:
     return uri
 
 
+@dataclass(frozen=True)
+class _Signed:
+    """What every verifier looks at: the request, the decoded resource it names, the config and the time."""
+
+    request: HttpRequest
+    config: EngineConfig
+    bucket: str | None
+    key: str | None
+    now: dt.datetime
+
+    @property
+    def resource(self) -> str:
+        return resource_path(self.bucket, self.key)
+
+
 def verify(
     request: HttpRequest,
     config: EngineConfig,
@@ -218,21 +234,21 @@ def verify(
     now: dt.datetime | None = None,
 ) -> Credential:
     """Check the request's signature and return the credential that signed it; OssError otherwise."""
-    now = now or _now()
+    signed = _Signed(request, config, bucket, key, now or _now())
     auth = (request.headers.get("authorization") or "").strip()
     names = {k for k, _ in _raw_pairs(request.raw_query)}
     if auth.startswith(V4_ALGORITHM):
-        return _verify_v4_header(request, config, bucket, key, auth, now)
+        return _verify_v4_header(signed, auth)
     if auth.startswith("OSS "):
-        return _verify_v1_header(request, config, bucket, key, auth, now)
+        return _verify_v1_header(signed, auth)
     if auth:
         raise _bad_auth(
             f"Unsupported Authorization scheme {auth.split(' ')[0]!r}: use OSS4-HMAC-SHA256 or OSS."
         )
     if "x-oss-signature" in names or "x-oss-signature-version" in names:
-        return _verify_v4_query(request, config, bucket, key, now)
+        return _verify_v4_query(signed)
     if "Signature" in names and "OSSAccessKeyId" in names:
-        return _verify_v1_query(request, config, bucket, key, now)
+        return _verify_v1_query(signed)
     raise _access_denied("Anonymous access is forbidden for this operation: sign the request.")
 
 
@@ -246,10 +262,9 @@ def _v4_key(secret: str, date: str, region: str, product: str) -> bytes:
     return key
 
 
-def _v4_canonical(
-    request: HttpRequest, bucket: str | None, key: str | None, additional: list[str], exclude: set[str]
-) -> str:
-    uri = quote(resource_path(bucket, key), safe="/")
+def _v4_canonical(signed: _Signed, additional: list[str], exclude: set[str]) -> str:
+    request = signed.request
+    uri = quote(signed.resource, safe="/")
     pairs = sorted((k, v) for k, v in _raw_pairs(request.raw_query) if k not in exclude)
     query = "&".join(f"{k}={v}" if v else k for k, v in pairs)
     headers = sorted(
@@ -263,18 +278,16 @@ def _v4_canonical(
 
 
 def _v4_check(
-    request: HttpRequest,
+    signed: _Signed,
     cred: Credential,
     scope_parts: list[str],
     stamp: str,
     provided: str,
-    bucket: str | None,
-    key: str | None,
     additional: list[str],
     exclude: set[str],
 ) -> Credential:
     date, region, product, _ = scope_parts
-    canonical = _v4_canonical(request, bucket, key, additional, exclude)
+    canonical = _v4_canonical(signed, additional, exclude)
     scope = "/".join(scope_parts)
     string_to_sign = "\n".join(
         [V4_ALGORITHM, stamp, scope, hashlib.sha256(canonical.encode("utf-8")).hexdigest()]
@@ -307,14 +320,8 @@ def _additional(value: str) -> list[str]:
     return sorted({h.strip().lower() for h in value.split(";") if h.strip()})
 
 
-def _verify_v4_header(
-    request: HttpRequest,
-    config: EngineConfig,
-    bucket: str | None,
-    key: str | None,
-    auth: str,
-    now: dt.datetime,
-) -> Credential:
+def _verify_v4_header(signed: _Signed, auth: str) -> Credential:
+    request, config = signed.request, signed.config
     fields: dict[str, str] = {}
     for item in auth[len(V4_ALGORITHM) :].split(","):
         name, sep, value = item.strip().partition("=")
@@ -328,18 +335,17 @@ def _verify_v4_header(
     cred = _lookup(config, access_key_id)
     stamp = request.headers.get("x-oss-date")
     when = _parse_stamp(stamp, "x-oss-date")
-    _check_skew(config, when, now)
+    _check_skew(config, when, signed.now)
     if stamp[:8] != scope[0]:  # type: ignore[index]
         raise _bad_auth(f"The credential date {scope[0]} is not the date of x-oss-date {stamp}.")
     _check_token(cred, request.headers.get("x-oss-security-token"))
     additional = _additional(fields.get("AdditionalHeaders", ""))
-    return _v4_check(request, cred, scope, stamp, fields["Signature"], bucket, key, additional, set())  # type: ignore[arg-type]
+    return _v4_check(signed, cred, scope, stamp, fields["Signature"], additional, set())  # type: ignore[arg-type]
 
 
-def _verify_v4_query(
-    request: HttpRequest, config: EngineConfig, bucket: str | None, key: str | None, now: dt.datetime
-) -> Credential:
-    params = dict(request.query)
+def _verify_v4_query(signed: _Signed) -> Credential:
+    config, now = signed.config, signed.now
+    params = dict(signed.request.query)
     if params.get("x-oss-signature-version") != V4_ALGORITHM:
         raise _bad_auth(f"x-oss-signature-version must be {V4_ALGORITHM}.")
     for name in ("x-oss-credential", "x-oss-date", "x-oss-expires", "x-oss-signature"):
@@ -359,29 +365,20 @@ def _verify_v4_query(
     _check_token(cred, params.get("x-oss-security-token"))
     additional = _additional(params.get("x-oss-additional-headers", ""))
     return _v4_check(
-        request,
-        cred,
-        scope,
-        params["x-oss-date"],
-        params["x-oss-signature"],
-        bucket,
-        key,
-        additional,
-        {"x-oss-signature"},
+        signed, cred, scope, params["x-oss-date"], params["x-oss-signature"], additional, {"x-oss-signature"}
     )
 
 
 # -- V1 ---------------------------------------------------------------------------------------------
 
 
-def _v1_strings(
-    request: HttpRequest, bucket: str | None, key: str | None, date: str, skip: frozenset[str]
-) -> list[str]:
+def _v1_strings(signed: _Signed, date: str, skip: frozenset[str]) -> list[str]:
     """Candidate strings-to-sign: sub-resources from the known list, then every query parameter.
 
     A client may sign an operation-specific parameter the server cannot know about; the second candidate
     covers that. Both are strings the key holder must have signed, so accepting either is safe.
     """
+    request = signed.request
     md5 = request.headers.get("content-md5") or ""
     ctype = request.headers.get("content-type") or ""
     oss_headers = sorted((n, v.strip()) for n, v in request.headers.items() if n.startswith("x-oss-"))
@@ -391,7 +388,7 @@ def _v1_strings(
     for wanted in (lambda k: k in V1_SUBRESOURCES, lambda k: k not in skip):
         chosen = sorted((k, v) for k, v in pairs if wanted(k))
         sub = "&".join(f"{k}={v}" if v else k for k, v in chosen)
-        resource = resource_path(bucket, key) + (f"?{sub}" if sub else "")
+        resource = signed.resource + (f"?{sub}" if sub else "")
         text = f"{request.method}\n{md5}\n{ctype}\n{date}\n{canon_headers}{resource}"
         if text not in candidates:
             candidates.append(text)
@@ -406,14 +403,8 @@ def _v1_check(cred: Credential, candidates: list[str], provided: str) -> Credent
     raise _mismatch(cred.access_key_id, provided, candidates[0])
 
 
-def _verify_v1_header(
-    request: HttpRequest,
-    config: EngineConfig,
-    bucket: str | None,
-    key: str | None,
-    auth: str,
-    now: dt.datetime,
-) -> Credential:
+def _verify_v1_header(signed: _Signed, auth: str) -> Credential:
+    request, config = signed.request, signed.config
     access_key_id, sep, provided = auth[4:].strip().rpartition(":")
     if not sep or not access_key_id:
         raise _bad_auth("The Authorization header must be 'OSS AccessKeyId:Signature'.")
@@ -425,25 +416,21 @@ def _verify_v1_header(
         when = parsedate_to_datetime(dates[-1])
     except (TypeError, ValueError):
         raise _bad_auth(f"Date {dates[-1]!r} is not an RFC 1123 date.") from None
-    _check_skew(config, when.astimezone(dt.UTC), now)
+    _check_skew(config, when.astimezone(dt.UTC), signed.now)
     token = request.headers.get("x-oss-security-token") or request.headers.get("security-token")
     _check_token(cred, token or dict(request.query).get("security-token"))
-    candidates = [s for d in dates for s in _v1_strings(request, bucket, key, d, frozenset())]
+    candidates = [s for d in dates for s in _v1_strings(signed, d, frozenset())]
     return _v1_check(cred, candidates, provided)
 
 
-def _verify_v1_query(
-    request: HttpRequest, config: EngineConfig, bucket: str | None, key: str | None, now: dt.datetime
-) -> Credential:
-    params = dict(request.query)
-    cred = _lookup(config, params["OSSAccessKeyId"])
+def _verify_v1_query(signed: _Signed) -> Credential:
+    params = dict(signed.request.query)
+    cred = _lookup(signed.config, params["OSSAccessKeyId"])
     try:
         expires = int(params.get("Expires", ""))
     except ValueError:
         raise _bad_auth(f"Expires {params.get('Expires')!r} is not a Unix time.") from None
-    if now.timestamp() > expires:
+    if signed.now.timestamp() > expires:
         raise _access_denied("Request has expired.")
     _check_token(cred, params.get("security-token"))
-    return _v1_check(
-        cred, _v1_strings(request, bucket, key, str(expires), _V1_QUERY_AUTH), params["Signature"]
-    )
+    return _v1_check(cred, _v1_strings(signed, str(expires), _V1_QUERY_AUTH), params["Signature"])
