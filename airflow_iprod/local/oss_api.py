@@ -41,6 +41,8 @@ from xml.sax.saxutils import escape
 from airflow_iprod.local import oss_signing
 from airflow_iprod.local.config import Credential, EngineConfig
 from airflow_iprod.local.http import HttpRequest, HttpResponse
+from airflow_iprod.local.multipart_uploads import MultipartUploads
+from airflow_iprod.local.object_files import Incoming
 from airflow_iprod.local.objects import ObjectInfo, ObjectStore, validate_bucket_name, validate_key
 from airflow_iprod.local.oss_errors import OssError, invalid_argument, invalid_object_name
 
@@ -623,8 +625,7 @@ def _append_object(ctx: _Ctx, bucket: str, key: str) -> HttpResponse:
         bucket,
         key,
         int(raw),
-        _body(req),
-        length=_length(req),
+        Incoming(_body(req), _length(req)),
         content_type=_content_type(req, key),
         meta=_stored_meta(req),
     )
@@ -638,7 +639,7 @@ def _append_object(ctx: _Ctx, bucket: str, key: str) -> HttpResponse:
 
 
 def _initiate_upload(ctx: _Ctx, bucket: str, key: str) -> HttpResponse:
-    upload_id = ctx.store.initiate_upload(
+    upload_id = MultipartUploads(ctx.store).initiate(
         bucket, key, content_type=_content_type(ctx.request, key), meta=_stored_meta(ctx.request)
     )
     enc = _encoder(ctx.params)
@@ -656,14 +657,12 @@ def _initiate_upload(ctx: _Ctx, bucket: str, key: str) -> HttpResponse:
 def _upload_part(ctx: _Ctx, bucket: str, key: str) -> HttpResponse:
     number = _int_param(ctx.params, "partNumber", 0, 1, 10000)
     req = ctx.request
-    part = ctx.store.upload_part(
+    part = MultipartUploads(ctx.store).upload_part(
         bucket,
         key,
         ctx.params.get("uploadId", ""),
         number,
-        _body(req),
-        length=_length(req),
-        content_md5=req.headers.get("content-md5"),
+        Incoming(_body(req), _length(req), req.headers.get("content-md5")),
     )
     headers = {"ETag": part.etag, "x-oss-hash-crc64ecma": part.crc64, "Content-Length": "0"}
     headers["Content-MD5"] = base64.b64encode(bytes.fromhex(part.etag.strip('"'))).decode()
@@ -683,7 +682,7 @@ def _complete_upload(ctx: _Ctx, bucket: str, key: str) -> HttpResponse:
             if not number.isdigit():
                 raise OssError(400, "MalformedXML", f"PartNumber {number!r} is not a number.")
             parts.append((int(number), (el.findtext("ETag") or "").strip()))
-    info = ctx.store.complete_upload(bucket, key, upload_id, parts)
+    info = MultipartUploads(ctx.store).complete(bucket, key, upload_id, parts)
     enc = _encoder(ctx.params)
     host = ctx.request.host or ctx.endpoint(ctx.config.region)
     body = (
@@ -699,7 +698,7 @@ def _complete_upload(ctx: _Ctx, bucket: str, key: str) -> HttpResponse:
 
 
 def _abort_upload(ctx: _Ctx, bucket: str, key: str) -> HttpResponse:
-    ctx.store.abort_upload(bucket, key, ctx.params.get("uploadId", ""))
+    MultipartUploads(ctx.store).abort(bucket, key, ctx.params.get("uploadId", ""))
     return HttpResponse(status=204, headers={"Content-Length": "0"})
 
 
