@@ -1,4 +1,4 @@
-"""Wire the local engine together: stores, signing, throttling, scheduler and the HTTP server.
+"""Wire the local engine together: stores, job service, RPC edge, scheduler and the HTTP server.
 
 ``LocalEngine(config).start()`` listens on ``config.host:config.port`` (0 picks a free port) and returns
 once the server accepts connections; ``.endpoint`` is then ``"127.0.0.1:PORT"``; ``.stop()`` ends it.
@@ -10,17 +10,18 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from airflow_iprod.local import errors
+from airflow_iprod.local import oss_api
 from airflow_iprod.local.config import EngineConfig, load_or_create_credential
-from airflow_iprod.local.errors import ApiError
 from airflow_iprod.local.faults import Faults
 from airflow_iprod.local.http import HttpRequest, HttpResponse
-from airflow_iprod.local.jobs import JobStore
+from airflow_iprod.local.job_store import JobStore
+from airflow_iprod.local.media_assets import MediaAssets
 from airflow_iprod.local.objects import ObjectStore
-from airflow_iprod.local.rpc import RpcApi, is_rpc
+from airflow_iprod.local.rpc import RpcEdge, is_rpc
 from airflow_iprod.local.rpc_signing import SignatureVerifier
 from airflow_iprod.local.scheduler import Scheduler
 from airflow_iprod.local.server import EngineHTTPServer
+from airflow_iprod.local.service import JobService
 from airflow_iprod.local.throttle import Throttle
 
 
@@ -35,10 +36,14 @@ class LocalEngine:
         self.verifier = SignatureVerifier(config.credential, config.timestamp_window_s, config.nonce_ttl_s)
         self.throttle = Throttle(config.rate_for)
         self.faults = Faults(config.faults)
-        self.rpc = RpcApi(self)
+        self.media = MediaAssets(self.jobs, self.objects)
         self.scheduler = Scheduler(
-            config, self.jobs, self.objects.root, self.faults, media_hook=self.rpc.register_output_media
+            config, self.jobs, self.objects.root, self.faults, media_hook=self.media.register_outputs
         )
+        self.service = JobService(
+            self.jobs, self.objects, self.scheduler, self.media, self.faults, config.region
+        )
+        self.rpc = RpcEdge(self.service, self.throttle, self.verifier, self.faults)
         self._server: EngineHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.requeued: list[str] = []
@@ -83,15 +88,4 @@ class LocalEngine:
     def dispatch(self, request: HttpRequest) -> HttpResponse:
         if is_rpc(request):
             return self.rpc.handle(request)
-        return self.handle_object_request(request)
-
-    def handle_object_request(self, request: HttpRequest) -> HttpResponse:
-        try:
-            from airflow_iprod.local import oss_api
-        except ImportError:
-            err = ApiError(
-                "NotImplemented", "The object API is not available in this build of the engine.", 501
-            )
-            rid = errors.new_request_id()
-            return errors.error_response(err, rid, request.host)
         return oss_api.handle(request, self.config, self.objects)

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 from airflow_iprod.local.config import FaultConfig
-from airflow_iprod.local.errors import ApiError
 
 LOG_PREFIX = "[iprod-faults]"
 
@@ -71,6 +70,16 @@ def _message(code: str, status: int) -> str:
     return f"The request was refused with {code} (injected fault)."
 
 
+class InjectedError(Exception):
+    """A Query answered with the configured error on purpose (the RPC edge sends ``code`` and ``status``)."""
+
+    def __init__(self, code: str, message: str, status: int) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+
+
 class Faults:
     def __init__(self, config: FaultConfig, log: Callable[[str], None] = _log_to_stderr) -> None:
         self.config = config
@@ -97,7 +106,7 @@ class Faults:
         if hit:
             code, status = self.config.query_error_code, self.config.query_error_status
             self._log(f"Query JobId={job_id}: answered {code} (HTTP {status}) on purpose")
-            raise ApiError(code, _message(code, status), status)
+            raise InjectedError(code, _message(code, status), status)
 
     def forced_failure(self, function_name: str, job_id: str | None = None) -> str | None:
         """The message a job of this function must fail with, or None to run it for real."""

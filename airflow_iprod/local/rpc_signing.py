@@ -22,10 +22,10 @@ from calendar import timegm
 from collections.abc import Callable, Mapping
 from urllib.parse import quote
 
-from airflow_iprod.local import errors
+from airflow_iprod.local import rpc_errors
 from airflow_iprod.local.config import Credential
-from airflow_iprod.local.errors import ApiError
 from airflow_iprod.local.http import HttpRequest
+from airflow_iprod.local.rpc_errors import ApiError
 
 ACS3_ALGORITHM = "ACS3-HMAC-SHA256"
 # Headers an ACS3 signature must cover, or a replayed body/action could be swapped under it.
@@ -72,7 +72,7 @@ def parse_timestamp(value: str) -> float:
     try:
         return float(timegm(time.strptime(value, "%Y-%m-%dT%H:%M:%SZ")))
     except (TypeError, ValueError):
-        raise errors.timestamp_format() from None
+        raise rpc_errors.timestamp_format() from None
 
 
 def canonical_query(params: Mapping[str, str]) -> str:
@@ -113,7 +113,7 @@ def rpc_v2_signature(secret: str, method: str, params: Mapping[str, str]) -> str
 def _parse_authorization(value: str) -> tuple[str, list[str], str]:
     algorithm, _, rest = value.partition(" ")
     if algorithm != ACS3_ALGORITHM:
-        raise errors.incomplete_signature(
+        raise rpc_errors.incomplete_signature(
             f"Authorization algorithm {algorithm!r} is not supported; "
             f"use {ACS3_ALGORITHM} or RPC v2 (HMAC-SHA1)."
         )
@@ -122,7 +122,9 @@ def _parse_authorization(value: str) -> tuple[str, list[str], str]:
         name, _, val = part.strip().partition("=")
         fields[name] = val
     if not fields.get("Credential") or not fields.get("Signature") or "SignedHeaders" not in fields:
-        raise errors.incomplete_signature("Authorization must carry Credential, SignedHeaders and Signature.")
+        raise rpc_errors.incomplete_signature(
+            "Authorization must carry Credential, SignedHeaders and Signature."
+        )
     signed = [h.strip().lower() for h in fields["SignedHeaders"].split(";") if h.strip()]
     return fields["Credential"], signed, fields["Signature"]
 
@@ -144,7 +146,7 @@ class SignatureVerifier:
             return self._verify_acs3(request, auth, now)
         if "Signature" in params:
             return self._verify_v2(request, params, now)
-        raise errors.incomplete_signature(
+        raise rpc_errors.incomplete_signature(
             "The request is not signed: expected an ACS3-HMAC-SHA256 Authorization header "
             "or an RPC Signature."
         )
@@ -152,7 +154,7 @@ class SignatureVerifier:
     def _credential(self, access_key_id: str, token: str | None) -> Credential:
         cred = self._lookup(access_key_id)
         if cred is None:
-            raise errors.unknown_access_key()
+            raise rpc_errors.unknown_access_key()
         if cred.security_token is not None:
             if not token:
                 raise ApiError(
@@ -174,20 +176,20 @@ class SignatureVerifier:
         self, access_key_id: str, stamp: str | None, nonce: str | None, now: float | None
     ) -> None:
         if not stamp:
-            raise errors.missing_parameter("Timestamp")
+            raise rpc_errors.missing_parameter("Timestamp")
         if not nonce:
-            raise errors.missing_parameter("SignatureNonce")
+            raise rpc_errors.missing_parameter("SignatureNonce")
         current = time.time() if now is None else now
         if abs(current - parse_timestamp(stamp)) > self._window:
-            raise errors.timestamp_expired()
+            raise rpc_errors.timestamp_expired()
         if not self.nonces.use(access_key_id, nonce, current):
-            raise errors.nonce_used()
+            raise rpc_errors.nonce_used()
 
     def _verify_acs3(self, request: HttpRequest, auth: str, now: float | None) -> Credential:
         access_key_id, signed, signature = _parse_authorization(auth)
         missing = [h for h in ACS3_REQUIRED_SIGNED if h not in signed]
         if missing:
-            raise errors.incomplete_signature(f"SignedHeaders must include {', '.join(missing)}.")
+            raise rpc_errors.incomplete_signature(f"SignedHeaders must include {', '.join(missing)}.")
         payload_hash = request.headers.get("x-acs-content-sha256") or ""
         if not hmac.compare_digest(payload_hash, hashlib.sha256(request.body).hexdigest()):
             raise ApiError("InvalidContentSha256", "x-acs-content-sha256 does not match the request body.")
@@ -203,7 +205,7 @@ class SignatureVerifier:
             payload_hash,
         )
         if not hmac.compare_digest(expected, signature):
-            raise errors.signature_mismatch()
+            raise rpc_errors.signature_mismatch()
         # Time and nonce only after the signature: an attacker must not burn a client's nonce.
         self._check_time_and_nonce(
             access_key_id,
@@ -216,13 +218,13 @@ class SignatureVerifier:
     def _verify_v2(self, request: HttpRequest, params: Mapping[str, str], now: float | None) -> Credential:
         for name in ("AccessKeyId", "SignatureMethod"):
             if not params.get(name):
-                raise errors.missing_parameter(name)
+                raise rpc_errors.missing_parameter(name)
         if params["SignatureMethod"] != "HMAC-SHA1":
-            raise errors.incomplete_signature(
+            raise rpc_errors.incomplete_signature(
                 f"SignatureMethod={params['SignatureMethod']!r} is not supported; allowed: HMAC-SHA1."
             )
         if params.get("SignatureVersion", "1.0") != "1.0":
-            raise errors.incomplete_signature(
+            raise rpc_errors.incomplete_signature(
                 f"SignatureVersion={params['SignatureVersion']!r} is not supported; allowed: 1.0."
             )
         access_key_id = params["AccessKeyId"]
@@ -230,6 +232,6 @@ class SignatureVerifier:
         unsigned = {k: v for k, v in params.items() if k != "Signature"}
         expected = rpc_v2_signature(cred.access_key_secret, request.method, unsigned)
         if not hmac.compare_digest(expected, params["Signature"]):
-            raise errors.signature_mismatch()
+            raise rpc_errors.signature_mismatch()
         self._check_time_and_nonce(access_key_id, params.get("Timestamp"), params.get("SignatureNonce"), now)
         return cred

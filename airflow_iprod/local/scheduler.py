@@ -25,7 +25,7 @@ from typing import Any
 import airflow_iprod
 from airflow_iprod.local.config import EngineConfig
 from airflow_iprod.local.faults import Faults
-from airflow_iprod.local.jobs import ANALYZING, FAIL, FINISHED, QUEUING, SUCCESS, Job, JobStore
+from airflow_iprod.local.job_store import ANALYZING, FAIL, FINISHED, QUEUING, SUCCESS, Job, JobStore
 from airflow_iprod.local.worker import OUTCOME_FILE, TASK_FILE, write_json
 
 CANCEL_CODE = "Cancelled"
@@ -266,7 +266,7 @@ def task_for(job: Job, objects_root: Path, threads: int) -> dict[str, Any]:
         _, key = catalog.split_oss_url(job.input_url)
         name = key.rsplit("/", 1)[-1]
         source = name.rsplit(".", 1)[0] if "." in name else name
-    spec = catalog.get(job.function_name, job.api)
+    spec = catalog.spec_for(job.function_name, job.api)
     return {
         "job_id": job.job_id,
         "api": job.api,

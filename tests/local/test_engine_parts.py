@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from airflow_iprod import catalog
-from airflow_iprod.local import probe
-from airflow_iprod.local.jobs import ANALYZING, FAIL, QUEUING, SUCCESS, Job, JobStore, iso_time
+from airflow_iprod.local import input_check
+from airflow_iprod.local.job_store import ANALYZING, FAIL, QUEUING, SUCCESS, Job, JobStore, iso_time
 from airflow_iprod.local.rpc_signing import NonceCache, parse_timestamp
 from airflow_iprod.local.throttle import Throttle
 from tests.local.wavgen import noisy_tone_wav
@@ -55,22 +55,22 @@ def test_timestamp_parsing() -> None:
     ],
 )
 def test_sniff(head: bytes, fmt: str | None) -> None:
-    assert probe.sniff(head) == fmt
+    assert input_check.sniff(head) == fmt
 
 
 def test_wav_rate_and_speech_denoise_rule(tmp_path: Path) -> None:
-    spec = catalog.get("SpeechDenoise", "ice")
+    spec = catalog.spec_for("SpeechDenoise", "ice")
     ok, bad = tmp_path / "ok.wav", tmp_path / "bad.wav"
     ok.write_bytes(noisy_tone_wav(0.1, rate=48000))
     bad.write_bytes(noisy_tone_wav(0.1, rate=8000))
-    assert probe.wav_sample_rate(ok) == 48000
-    assert probe.check_input(spec, ok, "oss://b/ok.wav") == "wav"
-    with pytest.raises(probe.InputProblem, match=r"Input.Media='oss://b/bad.wav' is a WAV at 8000 Hz"):
-        probe.check_input(spec, bad, "oss://b/bad.wav")
+    assert input_check.wav_sample_rate(ok) == 48000
+    assert input_check.check_input(spec, ok, "oss://b/ok.wav") == "wav"
+    with pytest.raises(input_check.InputProblem, match=r"Input.Media='oss://b/bad.wav' is a WAV at 8000 Hz"):
+        input_check.check_input(spec, bad, "oss://b/bad.wav")
     empty = tmp_path / "empty.wav"
     empty.write_bytes(b"")
-    with pytest.raises(probe.InputProblem, match="empty"):
-        probe.check_input(spec, empty, "oss://b/empty.wav")
+    with pytest.raises(input_check.InputProblem, match="empty"):
+        input_check.check_input(spec, empty, "oss://b/empty.wav")
 
 
 def _job(job_id: str, priority: int, pipeline: str = "default") -> Job:

@@ -150,7 +150,7 @@ def test_forced_failure_is_reported_with_code_and_message(make_engine: Any) -> N
 
 
 def test_input_that_fails_in_the_algorithm_ends_in_fail(local_engine: Any, upload: Any, run_job: Any) -> None:
-    # A WAV header that passes the Submit probe (16 kHz) but holds no samples: the algorithm refuses it.
+    # A WAV header that passes the Submit input check (16 kHz) but holds no samples: the algorithm refuses it.
     empty = io.BytesIO()
     with wave.open(empty, "wb") as w:
         w.setnchannels(1)

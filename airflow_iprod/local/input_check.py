@@ -11,6 +11,8 @@ import struct
 from pathlib import Path
 from typing import Any
 
+from airflow_iprod.local.service_errors import InvalidRequest
+
 AUDIO_FORMATS = {"wav", "mp3", "flac", "ogg", "aac", "m4a", "amr", "opus"}
 VIDEO_FORMATS = {"mp4", "mov", "webm", "mkv", "avi", "flv", "mpegts", "3gp"}
 IMAGE_FORMATS = {"png", "jpeg", "gif", "bmp", "webp", "tiff"}
@@ -18,7 +20,7 @@ IMAGE_FORMATS = {"png", "jpeg", "gif", "bmp", "webp", "tiff"}
 AMBIGUOUS = {"mp4", "mov", "webm", "mkv", "3gp"}
 
 
-class InputProblem(ValueError):
+class InputProblem(InvalidRequest):
     """The input object does not fit the algorithm; the message names field, value and what is allowed."""
 
 
