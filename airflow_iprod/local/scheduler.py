@@ -227,7 +227,7 @@ class Scheduler:
         workdir.mkdir(parents=True)
         threads = max(1, (os.cpu_count() or 1) // max(1, self.config.workers))
         task = task_for(job, self.objects_root, threads)
-        task["hold_s"] = self.faults.config.job_latency_s
+        task["injected_delay_s"] = self.faults.config.job_latency_s  # fault injection: a slow algorithm
         write_json(workdir / TASK_FILE, task)
         log = open(self.log_root / f"{job.job_id}.log", "ab")  # noqa: SIM115 - closed when reaped
         env = dict(os.environ)

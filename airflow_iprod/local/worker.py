@@ -123,8 +123,8 @@ def run_task(workdir: Path) -> dict[str, Any]:
             fetch=fetch,
             threads=int(task.get("threads", 1)),
         )
-        if task.get("hold_s"):  # injected latency: a slow algorithm, deterministic for scheduling tests
-            time.sleep(float(task["hold_s"]))
+        if task.get("injected_delay_s"):  # fault injection: a slow algorithm, for scheduling tests
+            time.sleep(float(task["injected_delay_s"]))
         result = algorithms.load(task["function_name"])(ctx)
         return _commit(store, result, outputs)
     except AlgorithmError as err:
