@@ -78,21 +78,24 @@ def test_both_signing_styles_are_accepted(local_engine: Any, algorithm: str | No
     assert "no-such-job" in info.value.message
 
 
+BAD_CREDENTIALS = [
+    pytest.param({"access_key_secret": "not-the-secret"}, (400, "SignatureDoesNotMatch"), id="wrong-secret"),
+    pytest.param(
+        {"access_key_id": "LTAInobodyhasthis"}, (404, "InvalidAccessKeyId.NotFound"), id="unknown-key"
+    ),
+]
+
+
 @pytest.mark.parametrize("algorithm", [None, "v2"], ids=["acs3", "rpc-v2"])
-def test_wrong_secret_is_refused(local_engine: Any, algorithm: str | None) -> None:
-    client = local_engine.ice(signature_algorithm=algorithm, access_key_secret="not-the-secret")
+@pytest.mark.parametrize(("credential", "refusal"), BAD_CREDENTIALS)
+def test_bad_credentials_are_refused(
+    local_engine: Any, algorithm: str | None, credential: dict[str, str], refusal: tuple[int, str]
+) -> None:
+    client = local_engine.ice(signature_algorithm=algorithm, **credential)
     with pytest.raises(ClientException) as info:
         _query(client)
-    assert (info.value.status_code, info.value.code) == (400, "SignatureDoesNotMatch")
+    assert (info.value.status_code, info.value.code) == refusal
     assert set(info.value.data) >= ERROR_KEYS
-
-
-@pytest.mark.parametrize("algorithm", [None, "v2"], ids=["acs3", "rpc-v2"])
-def test_unknown_access_key_is_refused(local_engine: Any, algorithm: str | None) -> None:
-    client = local_engine.ice(signature_algorithm=algorithm, access_key_id="LTAInobodyhasthis")
-    with pytest.raises(ClientException) as info:
-        _query(client)
-    assert (info.value.status_code, info.value.code) == (404, "InvalidAccessKeyId.NotFound")
 
 
 def test_mts_client_signs_too(local_engine: Any) -> None:
