@@ -97,7 +97,7 @@ def test_digital_silence_gives_no_sentences(run_algorithm, tmp_path: Path) -> No
 
 
 def test_chinese_is_refused() -> None:
-    spec = catalog.get("ASR", catalog.MTS)
+    spec = catalog.spec_for("ASR", catalog.MTS)
     with pytest.raises(UnsupportedOption, match=r"JobParams\.lang: 'zh'.*allowed locally: en"):
         asr.check_params(catalog.validate_job_params(spec, {"lang": "zh"}, api=catalog.MTS))
     with pytest.raises(UnsupportedOption, match="lang"):  # the documented default is zh: cloud only
