@@ -4,7 +4,9 @@ the outputs through the object API, and check that the output placeholders were 
 ``jobs`` (session) gives ``jobs.submit(api, fn, input_url, output, params, **fields) -> Job``,
 ``jobs.wait(job) -> Query body`` (asserts Success unless ``expect="Fail"``), ``jobs.outputs(job)``
 (oss:// URLs: ICE from OutputFiles, MPS from listing the output prefix, since the MPS Query answer
-carries no file list) and ``jobs.download(url, dest) -> Path``.
+carries no file list), ``jobs.download(url, dest) -> Path`` and ``jobs.only_output(job, folder) -> Path``
+(wait, exactly one output, downloaded into ``folder`` under its own name).
+``needs(name)`` skips a test unless the local engine has the algorithm ``name``.
 
 Modules submit all their jobs from one module-scoped fixture so that the engine's workers run them
 concurrently while the tests wait for them one by one.
@@ -21,11 +23,18 @@ from typing import Any
 
 import pytest
 
+from airflow_iprod.local.algorithms import is_available
+
 PLACEHOLDER_PATTERNS = {
     "timestamp": r"(?P<timestamp>\d{9,11})",
     "sequenceId": r"(?P<sequenceId>\d{5})",
     "resultType": r"(?P<resultType>[A-Za-z]+)",
 }
+
+
+def needs(name: str) -> pytest.MarkDecorator:
+    """Skip the test unless the local engine has the algorithm ``name``."""
+    return pytest.mark.skipif(not is_available(name), reason=f"{name} not in the local engine yet")
 
 
 @dataclass
@@ -156,6 +165,13 @@ class Jobs:
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes(got.body.read())
         return dest
+
+    def only_output(self, job: Job, folder: Path) -> Path:
+        """Wait for ``job`` to succeed; it must have written exactly one file (checked against its
+        template by ``outputs``), downloaded here into ``folder`` under its own name."""
+        self.wait(job)
+        (url,) = self.outputs(job)
+        return self.download(url, folder / url.rsplit("/", 1)[-1])
 
 
 @pytest.fixture(scope="session")

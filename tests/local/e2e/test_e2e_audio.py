@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from airflow_iprod.local.algorithms import is_available
+from tests.local.e2e.conftest import needs
 from tests.mediagen import metrics, noise, speech
 from tests.mediagen.metrics import ffmpeg_lufs
 from tests.mediagen.music import beat_song
@@ -91,7 +91,7 @@ def submitted(jobs: Any, upload: Any, tmp_path_factory: pytest.TempPathFactory) 
     return out
 
 
-@pytest.mark.skipif(not is_available("SpeechDenoise"), reason="SpeechDenoise not in the local engine yet")
+@needs("SpeechDenoise")
 def test_speech_denoise_si_sdr_gain(jobs: Any, submitted: dict, tmp_path: Path) -> None:
     job, (clean, noisy) = submitted["denoise"]
     body = jobs.wait(job)
@@ -105,7 +105,7 @@ def test_speech_denoise_si_sdr_gain(jobs: Any, submitted: dict, tmp_path: Path) 
     assert after - before >= 6.0
 
 
-@pytest.mark.skipif(not is_available("AudioQualityAssessment"), reason="not in the local engine yet")
+@needs("AudioQualityAssessment")
 def test_audio_quality_assessment_loudness(jobs: Any, submitted: dict) -> None:
     job, path = submitted["aqa"]
     body = jobs.wait(job)
@@ -124,7 +124,7 @@ def test_audio_quality_assessment_loudness(jobs: Any, submitted: dict) -> None:
     assert abs(lufs - reference) <= 0.5
 
 
-@pytest.mark.skipif(not is_available("AudioMixing"), reason="AudioMixing not in the local engine yet")
+@needs("AudioMixing")
 @pytest.mark.parametrize("api", ["ice", "mts"])
 def test_audio_mixing_level_and_presence(jobs: Any, submitted: dict, tmp_path: Path, api: str) -> None:
     import pyloudnorm
@@ -133,10 +133,8 @@ def test_audio_mixing_level_and_presence(jobs: Any, submitted: dict, tmp_path: P
     from airflow_iprod.local.algorithms.audio_mixing import true_peak_dbfs
 
     job, (voice, music, music_rate) = submitted[f"mix-{api}"]
-    jobs.wait(job)
+    mixed, rate = sf.read(jobs.only_output(job, tmp_path), dtype="float32", always_2d=True)
     assert job.result == {}
-    (url,) = jobs.outputs(job)
-    mixed, rate = sf.read(jobs.download(url, tmp_path / "mix.wav"), dtype="float32", always_2d=True)
     assert rate == RATE and mixed.shape[0] == voice.size  # the main input's rate and length
     mono = mixed.mean(axis=1)
     peak = true_peak_dbfs(mixed.T)

@@ -11,6 +11,7 @@ import pytest
 
 from airflow_iprod.local.algorithms import is_available
 from airflow_iprod.local.algorithms._srt import Cue, parse_srt
+from tests.local.e2e.conftest import needs
 from tests.mediagen.captions import CHINESE, ENGLISH, caption_clip, narration
 from tests.mediagen.metrics_text import cer
 
@@ -21,10 +22,6 @@ SECONDS = 11.5  # the whole English script (CER over ~165 characters, as the dir
 ZH_SECONDS = 5.8  # the first two Chinese cues
 
 
-def _skip(name: str) -> pytest.MarkDecorator:
-    return pytest.mark.skipif(not is_available(name), reason=f"{name} not in the local engine yet")
-
-
 @pytest.fixture(scope="module")
 def submitted(jobs: Any, upload: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     tmp = tmp_path_factory.mktemp("e2e-captions")
@@ -32,12 +29,13 @@ def submitted(jobs: Any, upload: Any, tmp_path_factory: pytest.TempPathFactory) 
     # One English video with narration for both CaptionExtraction and HybridCaptionExtraction.
     talk = caption_clip(tmp / "talk.mp4", ENGLISH, seconds=SECONDS, audio=narration(ENGLISH, SECONDS))
     talk_url = upload(talk.path, "e2e/captions/in/talk.mp4")
+
+    def on_talk(function_name: str, output: str) -> tuple[Any, Any]:
+        """``function_name`` (ICE) on the English talk, with the clip that holds the truth."""
+        return jobs.submit("ice", function_name, talk_url, output, {"fps": FPS, "lang": "en"}), talk
+
     if is_available("CaptionExtraction"):
-        out["ce-ice"] = (
-            jobs.submit("ice", "CaptionExtraction", talk_url, "oss://media/e2e/captions/en/{source}-{timestamp}.srt",
-                        {"fps": FPS, "lang": "en"}),
-            talk,
-        )  # fmt: skip
+        out["ce-ice"] = on_talk("CaptionExtraction", "oss://media/e2e/captions/en/{source}-{timestamp}.srt")
         zh = caption_clip(tmp / "lesson-zh.mp4", CHINESE[:2], seconds=ZH_SECONDS, background="color")
         url = upload(zh.path, "e2e/captions/in/lesson-zh.mp4")
         out["ce-mts"] = (
@@ -54,20 +52,15 @@ def submitted(jobs: Any, upload: Any, tmp_path_factory: pytest.TempPathFactory) 
             "ice", "CaptionExtraction", url, "oss://media/e2e/captions/bad/{source}.srt"
         )
     if is_available("HybridCaptionExtraction"):
-        out["hybrid"] = (
-            jobs.submit("ice", "HybridCaptionExtraction", talk_url, "oss://media/e2e/captions/hy/{source}.srt",
-                        {"fps": FPS, "lang": "en"}),
-            talk,
-        )  # fmt: skip
+        out["hybrid"] = on_talk("HybridCaptionExtraction", "oss://media/e2e/captions/hy/{source}.srt")
     return out
 
 
 def _check_cues(jobs: Any, job: Any, clip: Any, tmp_path: Path, max_cer: float) -> float:
-    jobs.wait(job)
+    srt = jobs.only_output(job, tmp_path)
     assert job.result == {}
-    (url,) = jobs.outputs(job)
-    assert url.endswith(".srt")
-    found = parse_srt(jobs.download(url, tmp_path / "out.srt").read_text(encoding="utf-8"))
+    assert srt.suffix == ".srt"
+    found = parse_srt(srt.read_text(encoding="utf-8"))
     truth: list[Cue] = clip.truth
     text_cer = cer(" ".join(c.text for c in truth), " ".join(c.text for c in found))
     assert len(found) == len(truth), found
@@ -79,19 +72,19 @@ def _check_cues(jobs: Any, job: Any, clip: Any, tmp_path: Path, max_cer: float) 
     return text_cer
 
 
-@_skip("CaptionExtraction")
+@needs("CaptionExtraction")
 def test_caption_extraction_english_ice(jobs: Any, submitted: dict, tmp_path: Path) -> None:
     job, clip = submitted["ce-ice"]
     _check_cues(jobs, job, clip, tmp_path, 0.01)
 
 
-@_skip("CaptionExtraction")
+@needs("CaptionExtraction")
 def test_caption_extraction_chinese_mps(jobs: Any, submitted: dict, tmp_path: Path) -> None:
     job, clip = submitted["ce-mts"]
     _check_cues(jobs, job, clip, tmp_path, 0.02)
 
 
-@_skip("HybridCaptionExtraction")
+@needs("HybridCaptionExtraction")
 def test_hybrid_caption_extraction(jobs: Any, submitted: dict, tmp_path: Path) -> None:
     job, clip = submitted["hybrid"]
     hybrid = _check_cues(jobs, job, clip, tmp_path / "hybrid", 0.01)
@@ -99,7 +92,7 @@ def test_hybrid_caption_extraction(jobs: Any, submitted: dict, tmp_path: Path) -
         assert hybrid <= _check_cues(jobs, submitted["ce-ice"][0], clip, tmp_path / "ocr", 0.01)
 
 
-@_skip("CaptionExtraction")
+@needs("CaptionExtraction")
 def test_video_without_picture_fails_with_the_algorithms_message(jobs: Any, submitted: dict) -> None:
     job = submitted["ce-fail"]
     body = jobs.wait(job, timeout=60, expect="Fail")

@@ -11,14 +11,11 @@ import numpy as np
 import pytest
 
 from airflow_iprod.local.algorithms import is_available
+from tests.local.e2e.conftest import needs
 from tests.mediagen.images import astronaut, logo_image, person_image, subject_image
 from tests.mediagen.video import psnr
 
 OUT = "oss://media/e2e/image"
-
-
-def _skip(name: str) -> pytest.MarkDecorator:
-    return pytest.mark.skipif(not is_available(name), reason=f"{name} not in the local engine yet")
 
 
 @pytest.fixture(scope="module")
@@ -56,15 +53,13 @@ def submitted(jobs: Any, upload: Any, tmp_path_factory: pytest.TempPathFactory) 
 
 
 def _image(jobs: Any, job: Any, tmp_path: Path, flags: int = cv2.IMREAD_COLOR) -> np.ndarray:
-    jobs.wait(job)
+    path = jobs.only_output(job, tmp_path)
     assert job.result == {}
-    (url,) = jobs.outputs(job)
-    path = jobs.download(url, tmp_path / Path(url).name)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     return cv2.imread(str(path), flags)
 
 
-@_skip("ImageMatting")
+@needs("ImageMatting")
 def test_image_matting_alpha_iou(jobs: Any, submitted: dict, tmp_path: Path) -> None:
     job, person = submitted["matting"]
     out = _image(jobs, job, tmp_path, cv2.IMREAD_UNCHANGED)
@@ -75,7 +70,7 @@ def test_image_matting_alpha_iou(jobs: Any, submitted: dict, tmp_path: Path) -> 
     assert iou >= 0.93
 
 
-@_skip("ImageH2V")
+@needs("ImageH2V")
 def test_image_h2v_subject_inside(jobs: Any, submitted: dict, tmp_path: Path) -> None:
     job, subject = submitted["h2v"]
     out = _image(jobs, job, tmp_path)
@@ -86,7 +81,7 @@ def test_image_h2v_subject_inside(jobs: Any, submitted: dict, tmp_path: Path) ->
     assert x0 <= bx and bx + bw <= x0 + out.shape[1]
 
 
-@_skip("ImageDelogo")
+@needs("ImageDelogo")
 def test_image_delogo_box_psnr(jobs: Any, submitted: dict, tmp_path: Path) -> None:
     job, (img, clean) = submitted["delogo"]
     out = _image(jobs, job, tmp_path)
@@ -97,7 +92,7 @@ def test_image_delogo_box_psnr(jobs: Any, submitted: dict, tmp_path: Path) -> No
     assert before < 20 and after >= 30
 
 
-@_skip("ImageCartoonize")
+@needs("ImageCartoonize")
 def test_image_cartoonize_flat_colours_edges_kept(jobs: Any, submitted: dict, tmp_path: Path) -> None:
     from tests.local.algorithms.test_image_cartoonize import edge_scores
 

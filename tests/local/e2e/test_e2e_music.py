@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from airflow_iprod.local.algorithms import is_available
 from tests.local.algorithms.test_music_segment_detect import span_iou
+from tests.local.e2e.conftest import needs
 from tests.mediagen.metrics import snr
 from tests.mediagen.music import beat_song, stereo_song, verse_chorus_song
 
@@ -50,18 +50,22 @@ def submitted(jobs: Any, upload: Any, tmp_path_factory: pytest.TempPathFactory) 
     return out
 
 
-@pytest.mark.skipif(not is_available("AudioBeatDetection"), reason="not in the local engine yet")
+def _json_result(jobs: Any, job: Any, tmp_path: Path) -> Any:
+    """Wait for ``job``: its one output is a JSON file holding the same Result as the Query answer."""
+    path = jobs.only_output(job, tmp_path)
+    assert path.suffix == ".json"
+    assert json.loads(path.read_text(encoding="utf-8")) == job.result
+    return job.result
+
+
+@needs("AudioBeatDetection")
 @pytest.mark.parametrize("api", ["ice", "mts"])
 def test_beat_detection_f1(jobs: Any, submitted: dict, tmp_path: Path, api: str) -> None:
     import mir_eval
 
     job, song = submitted[f"beats-{api}"]
-    jobs.wait(job)
-    result = job.result
+    result = _json_result(jobs, job, tmp_path)
     assert set(result) == {"BeatList", "DownBeatList"}
-    (url,) = jobs.outputs(job)
-    assert url.endswith(".json")
-    assert json.loads(jobs.download(url, tmp_path / "beats.json").read_text()) == result
     beat_f = mir_eval.beat.f_measure(song.beats, np.array(result["BeatList"]), BEAT_TOLERANCE)
     down_f = mir_eval.beat.f_measure(song.downbeats, np.array(result["DownBeatList"]), BEAT_TOLERANCE)
     print(f"E2E AudioBeatDetection ({api}): beat F1 {beat_f:.3f}, downbeat F1 {down_f:.3f}")
@@ -69,24 +73,21 @@ def test_beat_detection_f1(jobs: Any, submitted: dict, tmp_path: Path, api: str)
     assert down_f >= 0.85
 
 
-@pytest.mark.skipif(not is_available("MusicSegmentDetect"), reason="not in the local engine yet")
+@needs("MusicSegmentDetect")
 @pytest.mark.parametrize("api", ["mts", "ice"])
 def test_music_segment_chorus_iou(jobs: Any, submitted: dict, tmp_path: Path, api: str) -> None:
     job, song = submitted[f"segments-{api}"]
-    jobs.wait(job)
-    result = job.result
+    # its output's URL is oss://media/e2e/music/seg-{api}/pop-song.json: the template has only {source}
+    result = _json_result(jobs, job, tmp_path)
     assert isinstance(result, list) and result
     assert all(set(s) == {"start", "end", "title"} and s["title"] == "副歌" for s in result)
-    (url,) = jobs.outputs(job)
-    assert url == f"oss://media/e2e/music/seg-{api}/pop-song.json"
-    assert json.loads(jobs.download(url, tmp_path / "seg.json").read_text(encoding="utf-8")) == result
     iou = span_iou([(s["start"], s["end"]) for s in result], song.choruses)
     print(f"E2E MusicSegmentDetect ({api}): {len(result)} choruses, IoU {iou:.3f}")
     assert len(result) == len(song.choruses)
     assert iou >= 0.7
 
 
-@pytest.mark.skipif(not is_available("MusicDemix"), reason="MusicDemix not in the local engine yet")
+@needs("MusicDemix")
 def test_music_demix_vocal_gain(jobs: Any, submitted: dict, tmp_path: Path) -> None:
     job, song = submitted["demix"]
     jobs.wait(job)

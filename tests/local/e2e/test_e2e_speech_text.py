@@ -14,6 +14,7 @@ import pytest
 import soundfile as sf
 
 from airflow_iprod.local.algorithms import is_available
+from tests.local.e2e.conftest import needs
 from tests.mediagen.speech import SENTENCES, speak
 from tests.mediagen.wer import wer
 
@@ -22,10 +23,6 @@ pytestmark = pytest.mark.slow
 OUT = "oss://media/e2e/speech"
 TTS_TEXT = "Please send the quarterly report to the finance team before Friday. Thank you very much."
 ASR_SENTENCES = SENTENCES[6:9]
-
-
-def _skip(name: str) -> pytest.MarkDecorator:
-    return pytest.mark.skipif(not is_available(name), reason=f"{name} not in the local engine yet")
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +48,7 @@ def submitted(jobs: Any, upload: Any, tmp_path_factory: pytest.TempPathFactory) 
     return out
 
 
-@_skip("ASR")
+@needs("ASR")
 def test_asr_word_error_rate(jobs: Any, submitted: dict, tmp_path: Path) -> None:
     from airflow_iprod.local.algorithms._srt import parse_srt
 
@@ -92,14 +89,13 @@ def _tts(jobs: Any, job: Any, tmp_path: Path) -> tuple[np.ndarray, int, dict]:
     jobs.wait(job)
     result = job.result
     assert set(result) == {"Duration", "Voice", "SampleRate"} and result["Voice"] == "en-us"
-    (url,) = jobs.outputs(job)
-    audio, rate = sf.read(jobs.download(url, tmp_path / "tts.wav"), dtype="float32")
+    audio, rate = sf.read(jobs.only_output(job, tmp_path), dtype="float32")
     assert rate == result["SampleRate"]
     assert len(audio) / rate == pytest.approx(result["Duration"], abs=0.01)
     return audio, rate, result
 
 
-@_skip("TextToSpeech")
+@needs("TextToSpeech")
 def test_text_to_speech_length_for_the_text(jobs: Any, submitted: dict, tmp_path: Path) -> None:
     audio, _, result = _tts(jobs, submitted["TextToSpeech"], tmp_path)
     words = len(TTS_TEXT.split())
@@ -111,7 +107,7 @@ def test_text_to_speech_length_for_the_text(jobs: Any, submitted: dict, tmp_path
     assert voiced > 0.3
 
 
-@_skip("AsyncTextToSpeech")
+@needs("AsyncTextToSpeech")
 def test_async_text_to_speech_rate(jobs: Any, submitted: dict, tmp_path: Path) -> None:
     _, _, fast = _tts(jobs, submitted["AsyncTextToSpeech"], tmp_path / "fast")
     if not is_available("TextToSpeech"):

@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 from airflow_iprod.local.algorithms import is_available
-from tests.local.algorithms.test_face_beauty import face_stats
+from tests.local.algorithms.test_face_beauty import face_stats, worst_psnr_outside_faces
+from tests.local.e2e.conftest import needs
 from tests.mediagen.motion import face_video, panning_subject_video
 from tests.mediagen.slides import slide_video
 from tests.mediagen.video import (
@@ -37,10 +38,6 @@ pytestmark = pytest.mark.slow
 
 OUT = "oss://media/e2e/video"
 CUES = [(0.3, 1.5, "Hello from the local engine"), (1.9, 3.2, "Captions at known times")]
-
-
-def _skip(name: str) -> pytest.MarkDecorator:
-    return pytest.mark.skipif(not is_available(name), reason=f"{name} not in the local engine yet")
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +135,7 @@ def _kind_at(segments: list[tuple[str, float, float]], t: float, margin: float =
     return "boundary"
 
 
-@_skip("Cover")
+@needs("Cover")
 def test_cover_png_picks_sharp_frames(jobs: Any, submitted: dict, tmp_path: Path) -> None:
     job, segs = submitted["cover-ice"]
     body = jobs.wait(job)
@@ -158,7 +155,7 @@ def test_cover_png_picks_sharp_frames(jobs: Any, submitted: dict, tmp_path: Path
         assert psnr(image, frames[round(t * 25)]) > 40  # the PNG is the frame at the reported time
 
 
-@_skip("Cover")
+@needs("Cover")
 def test_cover_gif_through_mps(jobs: Any, submitted: dict, tmp_path: Path) -> None:
     from PIL import Image
 
@@ -174,11 +171,10 @@ def test_cover_gif_through_mps(jobs: Any, submitted: dict, tmp_path: Path) -> No
 
 
 def _whole_shot_summary(jobs: Any, job: Any, shots: Any, tmp_path: Path) -> float:
-    jobs.wait(job)
+    path = jobs.only_output(job, tmp_path)
     summary = job.result["VideoSummaryList"]
     assert summary and all(set(s) == {"StartTime", "EndTime"} for s in summary)
     assert all(isinstance(s["StartTime"], str) and isinstance(s["EndTime"], str) for s in summary)
-    (url,) = jobs.outputs(job)
     picked, on_bounds = 0.0, 0
     tol = 1 / shots.fps + 0.006
     for seg in summary:
@@ -186,7 +182,6 @@ def _whole_shot_summary(jobs: Any, job: Any, shots: Any, tmp_path: Path) -> floa
         on_bounds += any(abs(a - s) <= tol and abs(b - e) <= tol for s, e in shots.shot_ranges)
         picked += b - a
     total = shots.frame_count / shots.fps
-    path = jobs.download(url, tmp_path / "summary.mp4")
     frames = decode(path)
     with av.open(str(path)) as c:
         assert c.streams.audio and c.streams.video[0].codec_context.name == "h264"
@@ -198,7 +193,7 @@ def _whole_shot_summary(jobs: Any, job: Any, shots: Any, tmp_path: Path) -> floa
     return picked
 
 
-@_skip("VideoClip")
+@needs("VideoClip")
 @pytest.mark.parametrize("api", ["mts", "ice"])
 def test_video_clip_whole_shots(jobs: Any, submitted: dict, tmp_path: Path, api: str) -> None:
     job, shots = submitted[f"clip-{api}"]
@@ -211,27 +206,23 @@ def _box_psnr(a: list[np.ndarray], b: list[np.ndarray], box: tuple[int, int, int
     return min(psnr(fa[y : y + h, x : x + w], fb[y : y + h, x : x + w]) for fa, fb in zip(a, b, strict=True))
 
 
-@_skip("VideoDelogo")
+@needs("VideoDelogo")
 @pytest.mark.parametrize("api", ["ice", "mts"])
 def test_video_delogo_box_psnr(jobs: Any, submitted: dict, tmp_path: Path, api: str) -> None:
     job, logo = submitted[f"delogo-{api}"]
-    jobs.wait(job)
+    out = decode(jobs.only_output(job, tmp_path))
     assert job.result == {}
-    (url,) = jobs.outputs(job)
-    out = decode(jobs.download(url, tmp_path / "clean.mp4"))
     clean = decode(logo.clean)
     before, after = _box_psnr(decode(logo.path), clean, logo.box), _box_psnr(out, clean, logo.box)
     print(f"E2E VideoDelogo ({api}): PSNR in logo box {before:.1f} -> {after:.1f} dB (worst frame)")
     assert before < 20 and after >= 30
 
 
-@_skip("VideoDetext")
+@needs("VideoDetext")
 def test_video_detext_in_time_only(jobs: Any, submitted: dict, tmp_path: Path) -> None:
     job, cap = submitted["detext-ice"]
-    jobs.wait(job)
+    out = decode(jobs.only_output(job, tmp_path))
     assert job.result == {}
-    (url,) = jobs.outputs(job)
-    out = decode(jobs.download(url, tmp_path / "detext.mp4"))
     src, clean = decode(cap.path), decode(cap.clean)
     assert len(out) == len(src)
     (a0, b0, _), box0 = cap.cues[0], cap.boxes[0]
@@ -245,12 +236,10 @@ def test_video_detext_in_time_only(jobs: Any, submitted: dict, tmp_path: Path) -
     assert worst_in >= 30 and worst_out >= 40
 
 
-@_skip("VideoDetext")
+@needs("VideoDetext")
 def test_video_detext_default_region_mps(jobs: Any, submitted: dict, tmp_path: Path) -> None:
     job, cap = submitted["detext-mts"]
-    jobs.wait(job)
-    (url,) = jobs.outputs(job)
-    out, clean = decode(jobs.download(url, tmp_path / "detext.mp4")), decode(cap.clean)
+    out, clean = decode(jobs.only_output(job, tmp_path)), decode(cap.clean)
     worst = 99.0
     for (a, b, _), box in zip(cap.cues, cap.boxes, strict=True):
         idx = [i for i in range(len(out)) if a <= i / cap.fps < b]
@@ -259,12 +248,10 @@ def test_video_detext_default_region_mps(jobs: Any, submitted: dict, tmp_path: P
     assert worst >= 30
 
 
-@_skip("VideoGreenScreenMatting")
+@needs("VideoGreenScreenMatting")
 def test_green_screen_alpha_iou(jobs: Any, submitted: dict, tmp_path: Path) -> None:
     job, screen = submitted["green-ice"]
-    jobs.wait(job)
-    (url,) = jobs.outputs(job)
-    path = jobs.download(url, tmp_path / "matte.webm")
+    path = jobs.only_output(job, tmp_path)
     with av.open(str(path)) as c:
         assert c.streams.video[0].codec_context.name == "vp9"
     frames = decode(path, fmt="bgra", decoder="libvpx-vp9")
@@ -277,14 +264,12 @@ def test_green_screen_alpha_iou(jobs: Any, submitted: dict, tmp_path: Path) -> N
     assert min(ious) >= 0.98
 
 
-@_skip("VideoGreenScreenMatting")
+@needs("VideoGreenScreenMatting")
 def test_green_screen_composite_mps(jobs: Any, submitted: dict, tmp_path: Path) -> None:
     from airflow_iprod.local.algorithms.video_green_screen_matting import cover_resize
 
     job, (screen, bg) = submitted["green-mts"]
-    jobs.wait(job)
-    (url,) = jobs.outputs(job)
-    frames = decode(jobs.download(url, tmp_path / "comp.mp4"))
+    frames = decode(jobs.only_output(job, tmp_path))
     expected = cover_resize(cv2.imread(str(bg)), *screen.size)
     kernel = np.ones((7, 7), np.uint8)
     worst = min(
@@ -296,18 +281,12 @@ def test_green_screen_composite_mps(jobs: Any, submitted: dict, tmp_path: Path) 
     assert worst >= 30
 
 
-@_skip("FaceBeauty")
+@needs("FaceBeauty")
 def test_face_beauty_smooths_faces_only(jobs: Any, submitted: dict, tmp_path: Path) -> None:
     job, face = submitted["beauty"]
-    jobs.wait(job)
-    (url,) = jobs.outputs(job)
-    out, src = decode(jobs.download(url, tmp_path / "beauty.mp4")), decode(face.path)
+    out, src = decode(jobs.only_output(job, tmp_path)), decode(face.path)
     assert len(out) == len(src)
-    worst_outside = 99.0
-    for a, b, (x, y, w, h) in zip(out, src, face.face_boxes, strict=True):
-        keep = np.ones(a.shape[:2], bool)
-        keep[max(0, y - h) : y + 2 * h + h // 2, max(0, x - w) : x + 2 * w] = False
-        worst_outside = min(worst_outside, psnr(a[keep], b[keep]))
+    worst_outside = worst_psnr_outside_faces(out, src, face.face_boxes)
     # The direct test's measure: skin texture on cheeks and forehead (eyes and mouth stay sharp by design).
     _, hf_src = face_stats(src, face.face_boxes)
     _, hf_out = face_stats(out, face.face_boxes)
@@ -327,14 +306,12 @@ def _crop_offsets(out: list[np.ndarray], src: list[np.ndarray]) -> list[int]:
     return xs
 
 
-@_skip("VideoH2V")
+@needs("VideoH2V")
 @pytest.mark.parametrize("api", ["ice", "mts"])
 def test_video_h2v_keeps_subject_in_frame(jobs: Any, submitted: dict, tmp_path: Path, api: str) -> None:
     job, pan = submitted[f"h2v-{api}"]
-    jobs.wait(job)
+    path = jobs.only_output(job, tmp_path)
     assert job.result == {}
-    (url,) = jobs.outputs(job)
-    path = jobs.download(url, tmp_path / "portrait.mp4")
     out, src = decode(path), decode(pan.path)
     assert len(out) == len(src)
     h, w = out[0].shape[:2]
@@ -348,7 +325,7 @@ def test_video_h2v_keeps_subject_in_frame(jobs: Any, submitted: dict, tmp_path: 
     assert share >= 0.95
 
 
-@_skip("VideoSplit")
+@needs("VideoSplit")
 def test_video_split_cuts_at_slide_changes(jobs: Any, submitted: dict, tmp_path: Path) -> None:
     job, show = submitted["split"]
     jobs.wait(job)
