@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from tests.mediagen.images import astronaut, textured_background
-from tests.mediagen.video import add_tone, encode, smooth_background
+from tests.mediagen.video import encode, smooth_background
 
 
 @dataclass
@@ -45,11 +45,7 @@ def panning_subject_video(
         cv2.circle(img, (cx, cy - bh // 2 + 22), 17, (120, 170, 230), -1, cv2.LINE_AA)
         frames.append(img)
         boxes.append((cx - bw // 2, cy - bh // 2 + 5, bw, bh - 5))
-    encode(path, frames, fps)
-    if tone:
-        tmp = path.with_name(path.stem + ".tone.mp4")
-        add_tone(path, tmp)
-        tmp.replace(path)
+    encode(path, frames, fps, tone=tone)
     return MovingSubject(path, boxes, size, fps)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from tests.mediagen.video import add_tone, encode
+from tests.mediagen.video import encode
 
 
 @dataclass
@@ -65,9 +65,5 @@ def slide_video(
         if int(t * 2) % 2 == 0:  # a blinking caret after the last bullet
             cv2.rectangle(img, (w - 60, h - 40), (w - 57, h - 20), (0, 0, 0), -1)
         frames.append(img)
-    encode(path, frames, fps)
-    if tone:
-        tmp = path.with_name(path.stem + ".tone.mp4")
-        add_tone(path, tmp)
-        tmp.replace(path)
+    encode(path, frames, fps, tone=tone)
     return SlideShow(path, changes, total)

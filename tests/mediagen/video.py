@@ -26,8 +26,9 @@ def ffmpeg(*args: str) -> None:
     subprocess.run([FFMPEG, "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args], check=True)
 
 
-def encode(path: Path, frames: Iterable[np.ndarray], fps: int = 25, crf: int = 8) -> Path:
-    """Encode BGR frames to H.264 yuv420p MP4 at high quality (the reference decode is what tests compare)."""
+def encode(path: Path, frames: Iterable[np.ndarray], fps: int = 25, crf: int = 8, tone: bool = False) -> Path:
+    """Encode BGR frames to H.264 yuv420p MP4 at high quality (the reference decode is what tests compare);
+    ``tone``: with a sine tone audio track (``with_tone``)."""
     container = av.open(str(path), "w")
     stream = None
     for i, img in enumerate(frames):
@@ -44,7 +45,7 @@ def encode(path: Path, frames: Iterable[np.ndarray], fps: int = 25, crf: int = 8
     for packet in stream.encode(None):
         container.mux(packet)
     container.close()
-    return path
+    return with_tone(path) if tone else path
 
 
 def add_tone(path: Path, out: Path, freq: int = 440) -> Path:
@@ -55,6 +56,11 @@ def add_tone(path: Path, out: Path, freq: int = 440) -> Path:
     ffmpeg("-i", str(path), "-f", "lavfi", "-i", tone,
            "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", str(out))  # fmt: skip
     return out
+
+
+def with_tone(path: Path) -> Path:
+    """Give the video at ``path`` a sine tone audio track (AAC), in place."""
+    return add_tone(path, path.with_name(path.stem + ".tone.mp4")).replace(path)
 
 
 def decode(path: Path, fmt: str = "bgr24", decoder: str | None = None) -> list[np.ndarray]:
@@ -155,9 +161,7 @@ def multi_shot_video(
     frames_per = [round(sec * fps) for _, sec in shots]
     starts = np.cumsum([0, *frames_per]).tolist()
     if tone:
-        tmp = path.with_name(path.stem + ".tone.mp4")
-        add_tone(path, tmp)
-        tmp.replace(path)
+        with_tone(path)
     return MultiShot(
         path=path,
         fps=fps,
@@ -232,7 +236,7 @@ def _draw_logo(img: np.ndarray, box: tuple[int, int, int, int]) -> None:
 
 def logo_video(
     path: Path, *, seconds: float = 4.0, size: tuple[int, int] = (640, 360), fps: int = 25,
-    box: tuple[int, int, int, int] = (520, 18, 96, 44), balls: int = 3,
+    box: tuple[int, int, int, int] = (520, 18, 96, 44), balls: int = 3, tone: bool = False,
 ) -> LogoVideo:  # fmt: skip
     """Smooth drifting background + bouncing balls kept away from the logo, a static logo in ``box``."""
     w, h = size
@@ -248,7 +252,7 @@ def logo_video(
         frames.append(img)
     clean = path.with_name(path.stem + ".clean.mp4")
     encode(clean, clean_frames, fps)
-    encode(path, frames, fps)
+    encode(path, frames, fps, tone=tone)
     return LogoVideo(path, clean, box, size)
 
 
@@ -265,7 +269,7 @@ class CaptionVideo:
 
 def caption_video(
     path: Path, cues: list[tuple[float, float, str]], *, seconds: float = 6.0,
-    size: tuple[int, int] = (640, 360), fps: int = 25, y_frac: float = 0.86,
+    size: tuple[int, int] = (640, 360), fps: int = 25, y_frac: float = 0.86, tone: bool = False,
 ) -> CaptionVideo:  # fmt: skip
     """Smooth background with balls above, white captions with a dark outline at the bottom."""
     w, h = size
@@ -292,7 +296,7 @@ def caption_video(
         frames.append(img)
     clean = path.with_name(path.stem + ".clean.mp4")
     encode(clean, clean_frames, fps)
-    encode(path, frames, fps)
+    encode(path, frames, fps, tone=tone)
     return CaptionVideo(path, clean, cues, boxes, size, fps)
 
 
@@ -307,7 +311,7 @@ class GreenScreen:
 
 def green_screen_video(
     path: Path, *, seconds: float = 3.0, size: tuple[int, int] = (640, 360), fps: int = 25,
-    shading: bool = True,
+    shading: bool = True, tone: bool = False,
 ) -> GreenScreen:  # fmt: skip
     """Moving coloured shapes (red disc, blue box, skin-tone ellipse, white/yellow bar) on green."""
     w, h = size
@@ -333,7 +337,7 @@ def green_screen_video(
             shape(mask, t, (255,))
         frames.append(img)
         masks.append(mask > 0)
-    encode(path, frames, fps, crf=10)
+    encode(path, frames, fps, crf=10, tone=tone)
     return GreenScreen(path, masks, size, fps)
 
 

@@ -10,16 +10,14 @@ import pytest
 
 from airflow_iprod.local.algorithms import _video
 from airflow_iprod.local.algorithms.video_delogo import find_logos
-from tests.mediagen.video import LogoVideo, add_tone, decode, logo_video, psnr
+from tests.mediagen.video import LogoVideo, decode, logo_video, psnr
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def logo(tmp_path_factory: pytest.TempPathFactory) -> LogoVideo:
-    video = logo_video(tmp_path_factory.mktemp("delogo") / "logo.mp4", seconds=4.0)
-    add_tone(video.path, video.path.with_name("logo.tone.mp4")).replace(video.path)
-    return video
+    return logo_video(tmp_path_factory.mktemp("delogo") / "logo.mp4", seconds=4.0, tone=True)
 
 
 def box_psnr(out: Path, ref: Path, box: tuple[int, int, int, int]) -> float:

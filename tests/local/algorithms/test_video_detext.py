@@ -5,7 +5,7 @@ from __future__ import annotations
 import av
 import pytest
 
-from tests.mediagen.video import CaptionVideo, add_tone, caption_video, decode, psnr
+from tests.mediagen.video import CaptionVideo, caption_video, decode, psnr
 
 pytestmark = pytest.mark.slow
 
@@ -14,9 +14,7 @@ CUES = [(0.4, 1.8, "Hello from the local engine"), (2.2, 3.6, "Captions at known
 
 @pytest.fixture(scope="module")
 def captions(tmp_path_factory: pytest.TempPathFactory) -> CaptionVideo:
-    video = caption_video(tmp_path_factory.mktemp("detext") / "cap.mp4", CUES, seconds=4.4)
-    add_tone(video.path, video.path.with_name("cap.tone.mp4")).replace(video.path)
-    return video
+    return caption_video(tmp_path_factory.mktemp("detext") / "cap.mp4", CUES, seconds=4.4, tone=True)
 
 
 def test_captions_removed_in_range_only(captions: CaptionVideo, run_algorithm) -> None:

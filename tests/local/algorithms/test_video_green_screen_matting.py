@@ -11,7 +11,6 @@ import pytest
 from airflow_iprod.local.algorithms.base import AlgorithmError
 from tests.mediagen.video import (
     GreenScreen,
-    add_tone,
     decode,
     green_screen_video,
     psnr,
@@ -24,9 +23,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def screen(tmp_path_factory: pytest.TempPathFactory) -> GreenScreen:
-    video = green_screen_video(tmp_path_factory.mktemp("green") / "green.mp4", seconds=2.0)
-    add_tone(video.path, video.path.with_name("green.tone.mp4")).replace(video.path)
-    return video
+    return green_screen_video(tmp_path_factory.mktemp("green") / "green.mp4", seconds=2.0, tone=True)
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
