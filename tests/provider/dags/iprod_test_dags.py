@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from airflow.sdk import DAG
 
@@ -21,93 +22,65 @@ from airflow_iprod.sensors.iproduction import IProductionJobSensor
 START = datetime(2025, 1, 1)
 DAGS: dict[str, DAG] = {}  # the tests pick theirs by id
 
-for deferrable in (True, False):
-    chain_id = f"iprod_test_chain_{'deferred' if deferrable else 'polled'}"
-    with DAG(chain_id, schedule=None, start_date=START) as dag:
-        DAGS[dag.dag_id] = dag
-        first = SpeechDenoiseOperator(
-            task_id="first",
-            conn_id="{{ params.conn }}",
-            input="{{ params.src }}",
-            output="{{ params.out }}/{source}-1.wav",
-            poll_interval=0.3,
-            deferrable=deferrable,
-        )
-        SpeechDenoiseOperator(
-            task_id="second",
-            conn_id="{{ params.conn }}",
-            input=first.output,
-            output="{{ params.out }}/{source}-2.wav",
-            poll_interval=0.3,
-            deferrable=deferrable,
-        )
 
-with DAG("iprod_test_single", schedule=None, start_date=START) as dag:
-    DAGS[dag.dag_id] = dag
-    SpeechDenoiseOperator(
-        task_id="denoise",
-        conn_id="{{ params.conn }}",
-        input="{{ params.src }}",
-        output="{{ params.out }}/{source}.wav",
-        poll_interval=0.2,
+def _dag(dag_id: str, **task_defaults: Any) -> DAG:
+    """A DAG in ``DAGS`` whose tasks all take their connection from the run conf (``params.conn``), and
+    ``task_defaults`` (poll_interval, deferrable, retries ...) as default_args besides."""
+    dag = DAG(
+        dag_id,
+        schedule=None,
+        start_date=START,
+        default_args={"conn_id": "{{ params.conn }}", **task_defaults},
     )
+    DAGS[dag_id] = dag
+    return dag
 
-with DAG("iprod_test_bad_params", schedule=None, start_date=START) as dag:
-    DAGS[dag.dag_id] = dag
+
+for deferrable in (True, False):
+    with _dag(
+        f"iprod_test_chain_{'deferred' if deferrable else 'polled'}", poll_interval=0.3, deferrable=deferrable
+    ):
+        first = SpeechDenoiseOperator(
+            task_id="first", input="{{ params.src }}", output="{{ params.out }}/{source}-1.wav"
+        )
+        SpeechDenoiseOperator(task_id="second", input=first.output, output="{{ params.out }}/{source}-2.wav")
+
+with _dag("iprod_test_single", poll_interval=0.2):
+    SpeechDenoiseOperator(task_id="denoise", input="{{ params.src }}", output="{{ params.out }}/{source}.wav")
+
+with _dag("iprod_test_bad_params"):
     IProductionJobOperator(
         task_id="captions",
         function_name="CaptionExtraction",
-        conn_id="{{ params.conn }}",
         input="{{ params.src }}",
         output="oss://media/bad/{source}.srt",
         job_params={"fps": "{{ params.fps }}"},
     )
 
-with DAG("iprod_test_reattach", schedule=None, start_date=START) as dag:
-    DAGS[dag.dag_id] = dag
+with _dag(
+    "iprod_test_reattach", deferrable=False, poll_interval=0.2, retries=1, retry_delay=timedelta(seconds=2)
+):
     IProductionJobOperator(
         task_id="denoise",
         function_name="SpeechDenoise",
-        conn_id="{{ params.conn }}",
         input="{{ params.src }}",
         output="{{ params.out }}/{source}-clean.wav",
-        deferrable=False,
-        poll_interval=0.2,
         timeout=120,
-        retries=1,
-        retry_delay=timedelta(seconds=2),
     )
 
-with DAG("iprod_test_sensor", schedule=None, start_date=START) as dag:
-    DAGS[dag.dag_id] = dag
-    IProductionJobSensor(
-        task_id="wait", job_id="{{ params.job_id }}", conn_id="{{ params.conn }}", poke_interval=0.3
-    )
+with _dag("iprod_test_sensor"):
+    IProductionJobSensor(task_id="wait", job_id="{{ params.job_id }}", poke_interval=0.3)
 
-with DAG("iprod_test_mps_outputs", schedule=None, start_date=START) as dag:
-    # MPS Query lists no output files: TextToSpeech's WAV ({timestamp}) must still reach ASR through
-    # .output, and Cover's three {sequenceId} stills must come back in order.
-    DAGS[dag.dag_id] = dag
+# MPS Query lists no output files: TextToSpeech's WAV ({timestamp}) must still reach ASR through
+# .output, and Cover's three {sequenceId} stills must come back in order.
+with _dag("iprod_test_mps_outputs", poll_interval=0.3):
     tts = TextToSpeechOperator(
-        task_id="tts",
-        conn_id="{{ params.conn }}",
-        text="{{ params.text }}",
-        output="{{ params.out }}/tts-{timestamp}.wav",
-        poll_interval=0.3,
+        task_id="tts", text="{{ params.text }}", output="{{ params.out }}/tts-{timestamp}.wav"
     )
-    ASROperator(
-        task_id="asr",
-        conn_id="{{ params.conn }}",
-        input=tts.output,
-        output="{{ params.out }}/{source}.srt",
-        lang="en",
-        poll_interval=0.3,
-    )
+    ASROperator(task_id="asr", input=tts.output, output="{{ params.out }}/{source}.srt", lang="en")
     CoverOperator(
         task_id="cover",
         api="mts",
-        conn_id="{{ params.conn }}",
         input="{{ params.video }}",
         output="{{ params.out }}/cover/{source}-{sequenceId}.png",
-        poll_interval=0.3,
     )
