@@ -24,6 +24,15 @@ def _submit(handle, noisy_wav, key: str) -> str:
     return submit_to(handle.ice(), "ice", "SpeechDenoise", src, f"oss://media/{key}/{{source}}-clean.wav")
 
 
+def _queued_behind_a_long_job(make_engine, make_conn, noisy_wav, name: str):
+    """A one-worker engine busy with a 40 s job, and our job queued behind it: (engine, conn_id, job id)."""
+    engine = make_engine(workers=1)
+    conn = make_conn(engine, f"iprod_trig_{name}")
+    long_wav = upload_to(engine, _long_wav_bytes(noisy_wav, 40), f"{name}/long.wav")
+    submit_to(engine.ice(), "ice", "SpeechDenoise", long_wav, f"oss://media/{name}/{{source}}-b.wav")
+    return engine, conn, _submit(engine, noisy_wav, f"trig-{name}")
+
+
 async def test_success_event_carries_the_normalised_job(local_engine, iprod_conn, noisy_wav):
     job_id = _submit(local_engine, noisy_wav, "trig-ok")
     events = await _events(IProductionJobTrigger(job_id, iprod_conn, poll_interval=0.2, timeout=60))
@@ -66,11 +75,7 @@ async def test_timeout_when_the_service_never_answers(make_engine, make_conn, no
 
 
 async def test_timeout_on_a_job_still_queued(make_engine, make_conn, noisy_wav):
-    engine = make_engine(workers=1)
-    conn = make_conn(engine, "iprod_trig_slow")
-    long_wav = upload_to(engine, _long_wav_bytes(noisy_wav, 40), "slow/long.wav")
-    submit_to(engine.ice(), "ice", "SpeechDenoise", long_wav, "oss://media/slow/{source}-b.wav")
-    job_id = _submit(engine, noisy_wav, "trig-slow")
+    _, conn, job_id = _queued_behind_a_long_job(make_engine, make_conn, noisy_wav, "slow")
     (event,) = await _events(IProductionJobTrigger(job_id, conn, poll_interval=0.1, timeout=0.5))
     assert event["status"] == "timeout" and event["job"]["status"] in ("Queuing", "Analyzing")
 
@@ -112,11 +117,7 @@ async def test_throttling_without_budget_is_survived(make_engine, make_conn, noi
 
 
 async def test_on_kill_cancels_the_job(make_engine, make_conn, noisy_wav):
-    engine = make_engine(workers=1)
-    conn = make_conn(engine, "iprod_trig_kill")
-    long_wav = upload_to(engine, _long_wav_bytes(noisy_wav, 40), "kill/long.wav")
-    submit_to(engine.ice(), "ice", "SpeechDenoise", long_wav, "oss://media/kill/{source}-b.wav")
-    job_id = _submit(engine, noisy_wav, "trig-kill")
+    engine, conn, job_id = _queued_behind_a_long_job(make_engine, make_conn, noisy_wav, "kill")
     trigger = IProductionJobTrigger(job_id, conn, poll_interval=0.1, timeout=60)
     await trigger.on_kill()
     state = await IProductionHook(conn).aquery(job_id)
