@@ -267,16 +267,9 @@ def wait_for(client: Any, api: str, job_id: str, timeout: float = 120) -> dict[s
 
 @pytest.fixture(scope="session")
 def submit_job(ice_client: Any, mts_client: Any) -> Callable[..., str]:
-    def _submit(
-        api: str,
-        function_name: str,
-        input_url: str | None,
-        output_url: str | None,
-        job_params: Any = None,
-        **fields: Any,
-    ) -> str:
-        client = ice_client if api == "ice" else mts_client
-        return submit_to(client, api, function_name, input_url, output_url, job_params, **fields)
+    def _submit(api: str, *args: Any, **fields: Any) -> str:
+        """``submit_to`` (same arguments after ``api``) with the session's client for ``api``."""
+        return submit_to(ice_client if api == "ice" else mts_client, api, *args, **fields)
 
     return _submit
 
