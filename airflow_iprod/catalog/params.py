@@ -58,7 +58,6 @@ class Param:
     check: Callable[[str, Any], Any] | None = None
     apis: frozenset[str] = frozenset(APIS)
     alias_of: str | None = None  # the name algorithms see, when an API spells the field differently
-    fixed: bool = False  # not a request field of these APIs: the algorithm always gets the default
 
     def validate(self, value: Any, field: str) -> Any:
         if self.check is not None:

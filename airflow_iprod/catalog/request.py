@@ -410,13 +410,19 @@ def _describe(field: dataclasses.Field[Any]) -> RequestField:
 
 
 def field_for_label(label: str) -> RequestField | None:
-    """The field an error's label names (a wire path of either API, ``JobParams.x`` included)."""
+    """The field an error's label names (a wire path of either API, ``JobParams.x`` included): the
+    longest path that is the label or a dotted prefix of it (``Output.Biz`` before MPS's ``Output``)."""
     head = label.split("[", 1)[0]
+    best: tuple[int, RequestField] | None = None
     for field in request_fields():
         for path in (field.ice, field.mts):
-            if path and (head == path or head.startswith(path + ".")):
-                return field
-    return None
+            if (
+                path
+                and (head == path or head.startswith(path + "."))
+                and (best is None or len(path) > best[0])
+            ):
+                best = (len(path), field)
+    return best[1] if best else None
 
 
 def validate_output(spec: AlgorithmSpec, output_url: str | None, *, field: str = "Output.Media") -> None:

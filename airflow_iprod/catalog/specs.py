@@ -34,6 +34,8 @@ class AlgorithmSpec:
     input_kind: str  # video | audio | image | text  ("audio" accepts any file with an audio track)
     output_ext: str | None  # default extension of the output file; None: no output file
     params: tuple[Param, ...] = ()
+    # Values an API has no field for but the algorithm needs: always their default on those APIs.
+    fixed: tuple[Param, ...] = ()
     output_required: bool = True
     placeholder: str | None = None  # the placeholder the output path must contain (several files)
     result_types: tuple[str, ...] = ()
@@ -109,15 +111,6 @@ _SPECS: tuple[AlgorithmSpec, ...] = (
                 check=chk.logo_model,
                 apis=_ICE_ONLY,
             ),
-            # MPS has no LogoModel: its jobs look for both kinds, so the algorithm always gets one.
-            Param(
-                "LogoModel",
-                "string",
-                "Both kinds of logo (MPS).",
-                default="tv,internet",
-                apis=_MTS_ONLY,
-                fixed=True,
-            ),
             Param(
                 "Boxes",
                 "list",
@@ -134,6 +127,8 @@ _SPECS: tuple[AlgorithmSpec, ...] = (
                 alias_of="Boxes",
             ),
         ),
+        # MPS has no LogoModel: its jobs look for both kinds of logo.
+        fixed=(Param("LogoModel", "string", "Both kinds of logo.", default="tv,internet", apis=_MTS_ONLY),),
     ),
     AlgorithmSpec(
         "VideoDetext",
@@ -401,7 +396,7 @@ def validate_job_params(
     """Check JobParams against the spec; return them normalised with documented defaults filled in."""
     given = parse_job_params(job_params)
     allowed = spec.params_for(api)
-    known = {p.name: p for p in allowed if not p.fixed}
+    known = {p.name: p for p in allowed}
     for key in given:
         if key not in known:
             near = [p.name for p in allowed if p.name.lower() == key.lower()]
@@ -413,12 +408,15 @@ def validate_job_params(
     out: dict[str, Any] = {}
     for param in allowed:
         field = f"JobParams.{param.name}"
-        if param.name in given and given[param.name] is not None and not param.fixed:
+        if param.name in given and given[param.name] is not None:
             out[param.alias_of or param.name] = param.validate(given[param.name], field)
         elif param.required:
             raise ValidationError(field, None, f"required by {spec.name} ({param.description})")
         elif param.default is not None:  # normalised like a given value, so algorithms need no defaults
             out[param.alias_of or param.name] = param.validate(json.loads(json.dumps(param.default)), field)
+    for param in spec.fixed:
+        if api in param.apis:
+            out[param.name] = param.validate(param.default, f"JobParams.{param.name}")
     if spec.cross_check is not None:
         spec.cross_check(given, out, model_id)
     return out
