@@ -32,6 +32,9 @@ import pytest
 from airflow_iprod.local.config import Credential, EngineConfig
 from airflow_iprod.local.engine import LocalEngine
 
+# Sets AIRFLOW_HOME and friends before any test imports Airflow; its fixtures apply everywhere.
+from tests.airflow_env import airflow_db, iprod_conn, make_conn, noisy_wav, run_dag  # noqa: F401
+
 # The engine is on 127.0.0.1: never send its traffic through a proxy from the environment.
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 

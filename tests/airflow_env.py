@@ -1,7 +1,8 @@
-"""Airflow for provider tests: a throwaway AIRFLOW_HOME with a migrated SQLite DB, and connections
-(as ``AIRFLOW_CONN_*`` environment variables) pointing at local engines.
+"""Airflow for the tests: a throwaway AIRFLOW_HOME with a migrated SQLite DB, and connections (as
+``AIRFLOW_CONN_*`` environment variables) pointing at local engines.
 
-The environment is set when this module is imported, before anything imports Airflow's config.
+The environment is set when this module is imported, before anything imports Airflow's config: the
+root ``tests/conftest.py`` imports it first and re-exports its fixtures to every test directory.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 _HOME = Path(os.environ.get("IPROD_TEST_AIRFLOW_HOME") or tempfile.mkdtemp(prefix="iprod-airflow-home-"))
 os.environ["AIRFLOW_HOME"] = str(_HOME)
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME / 'airflow.db'}"
@@ -31,14 +32,14 @@ os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
             "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
             "kwargs": {"path": str(path)},
         }
-        for name, path in (("iprod-examples", REPO / "dags"), ("iprod-tests", REPO / "tests/provider/dags"))
+        for name, path in (("iprod-examples", REPO / "dags"), ("iprod-tests", REPO / "tests/dag_files"))
     ]
 )
 os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
 os.environ.setdefault("IPROD_POLL_INTERVAL", "0.3")  # the example DAGs' poll; engine jobs take seconds
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 if "airflow.configuration" in sys.modules:  # pragma: no cover - a guard against import-order surprises
-    raise RuntimeError("Airflow was configured before tests/provider/conftest.py could set AIRFLOW_HOME")
+    raise RuntimeError("Airflow was configured before tests/airflow_env.py could set AIRFLOW_HOME")
 
 
 @pytest.fixture(scope="session")
@@ -115,10 +116,10 @@ def run_dag(airflow_db: Path) -> Iterator[Callable[..., Any]]:
 
 
 def test_dag(dag_id: str) -> Any:
-    """A DAG from tests/provider/dags (imported from its file, as the DAG processor would)."""
+    """A DAG from tests/dag_files (imported from its file, as the DAG processor would)."""
     import importlib.util
 
-    path = REPO / "tests/provider/dags/iprod_test_dags.py"
+    path = REPO / "tests/dag_files/iprod_test_dags.py"
     spec = importlib.util.spec_from_file_location("iprod_test_dags", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)

@@ -1,7 +1,7 @@
-"""The operators and the sensor inside real DAG runs on the local engine.
+"""The operators inside real DAG runs on the local engine.
 
 ``dag.test()`` runs the real task runner, the deferral and the trigger in-line; the DAGs are in
-tests/provider/dags and take every location from the run conf.
+tests/dag_files and take every location from the run conf.
 """
 
 from __future__ import annotations
@@ -116,15 +116,6 @@ def test_reattach_after_crash_between_submit_and_wait(run_dag, make_engine, make
     assert len(ours) == 1, [j.job_id for j in ours]
     result = _xcom(dag_run, "denoise")
     assert result["JobId"] == ours[0].job_id and result["Status"] == "Success"
-
-
-def test_sensor_waits_for_a_job_submitted_elsewhere(run_dag, local_engine, upload, iprod_conn, noisy_wav):
-    src = upload(noisy_wav, "sensor/talk.wav")
-    job_id = submit_to(local_engine.ice(), "ice", "SpeechDenoise", src, "oss://media/sensor/{source}.wav")
-    dag_run = run_dag("iprod_test_sensor", conn=iprod_conn, job_id=job_id)
-    assert dag_run.state == "success"
-    result = _xcom(dag_run, "wait")
-    assert result["JobId"] == job_id and result["Outputs"] == ["oss://media/sensor/talk.wav"]
 
 
 def _long_wav(path: Path, seconds: int) -> bytes:

@@ -71,6 +71,9 @@ with _dag(
 with _dag("iprod_test_sensor"):
     IProductionJobSensor(task_id="wait", job_id="{{ params.job_id }}", poke_interval=0.3)
 
+with _dag("iprod_test_sensor_polled"):
+    IProductionJobSensor(task_id="wait", job_id="{{ params.job_id }}", poke_interval=0.3, deferrable=False)
+
 # MPS Query lists no output files: TextToSpeech's WAV ({timestamp}) must still reach ASR through
 # .output, and Cover's three {sequenceId} stills must come back in order.
 with _dag("iprod_test_mps_outputs", poll_interval=0.3):

@@ -112,7 +112,7 @@ def _clip(path: Path) -> Path:
 def test_mps_chain_and_cover_outputs(run_dag, local_engine, upload, iprod_conn, tmp_path) -> None:
     from tests.mediagen.speech import SENTENCES
     from tests.mediagen.wer import wer
-    from tests.provider.test_operator_dag import _jobs, _xcom
+    from tests.operators.test_iproduction import _jobs, _xcom
 
     out = "oss://media/mps-outputs"
     video = upload(_clip(tmp_path / "clip.mp4"), "mps-outputs/in/clip.mp4")

@@ -6,7 +6,7 @@ import importlib.util
 
 import pytest
 
-from tests.provider.conftest import REPO
+from tests.airflow_env import REPO
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.provider.conftest import REPO
+from tests.airflow_env import REPO
 
 pytestmark = pytest.mark.slow
 
