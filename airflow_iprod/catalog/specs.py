@@ -67,6 +67,12 @@ _TRACK = Param(
     choices=("main",),
 )
 
+
+def _caption_spec(name: str, apis: frozenset[str], title: str, roi: Param, lang: Param) -> AlgorithmSpec:
+    """The caption extractors share fps and track; their region and language fields differ."""
+    return AlgorithmSpec(name, apis, title, "video", ".srt", params=(_FPS, roi, lang, _TRACK))
+
+
 _SPECS: tuple[AlgorithmSpec, ...] = (
     AlgorithmSpec(
         "Cover",
@@ -154,49 +160,37 @@ _SPECS: tuple[AlgorithmSpec, ...] = (
             ),
         ),
     ),
-    AlgorithmSpec(
+    _caption_spec(
         "CaptionExtraction",
         _BOTH,
         "Caption extraction",
-        "video",
-        ".srt",
-        params=(
-            _FPS,
-            Param(
-                "roi",
-                "list",
-                "[[top, bottom], [left, right]] normalised; default: bottom quarter.",
-                default=[[0.75, 1.0], [0.0, 1.0]],
-                check=chk.caption_roi,
-            ),
-            Param(
-                "lang",
-                "string",
-                "Caption language: ch, en, or ch_ml (mixed).",
-                default="ch",
-                choices=("ch", "en", "ch_ml"),
-            ),
-            _TRACK,
+        Param(
+            "roi",
+            "list",
+            "[[top, bottom], [left, right]] normalised; default: bottom quarter.",
+            default=[[0.75, 1.0], [0.0, 1.0]],
+            check=chk.caption_roi,
+        ),
+        Param(
+            "lang",
+            "string",
+            "Caption language: ch, en, or ch_ml (mixed).",
+            default="ch",
+            choices=("ch", "en", "ch_ml"),
         ),
     ),
-    AlgorithmSpec(
+    _caption_spec(
         "HybridCaptionExtraction",
         _ICE_ONLY,
         "Caption extraction (OCR + speech)",
-        "video",
-        ".srt",
-        params=(
-            _FPS,
-            Param(
-                "roi",
-                "list",
-                "[bx, by, bw, bh] normalised; default: bottom quarter.",
-                default=[0.0, 0.75, 1.0, 0.25],
-                check=chk.hybrid_roi,
-            ),
-            Param("lang", "string", "Caption language: zh or en.", default="zh", choices=("zh", "en")),
-            _TRACK,
+        Param(
+            "roi",
+            "list",
+            "[bx, by, bw, bh] normalised; default: bottom quarter.",
+            default=[0.0, 0.75, 1.0, 0.25],
+            check=chk.hybrid_roi,
         ),
+        Param("lang", "string", "Caption language: zh or en.", default="zh", choices=("zh", "en")),
     ),
     AlgorithmSpec(
         "VideoGreenScreenMatting",

@@ -39,6 +39,7 @@ import datetime as dt
 import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -294,29 +295,25 @@ def _f(value: float) -> str:
     return f"{value:.2f}"
 
 
+_DIMENSIONS = ("MOS", "Discontinuity", "Loudness", "Noisiness", "Coloration")  # in the Result's order
+
+
 def to_result(reports: list[ChannelReport], input_name: str) -> list[dict[str, str]]:
     now = dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
     rows = []
     for ch, rep in enumerate(reports, start=1):
         s, w = rep.scores, rep.worst
+        row: dict[str, Any] = {"Channel": str(ch)}
+        for dim in _DIMENSIONS:  # grade, score, then the worst window (Loudness: the speech level)
+            row[dim] = grade(s[dim])
+            row[f"{dim}(0-5)"] = _f(s[dim])
+            if dim == "Loudness":
+                row["Loudness(-90dB-0dB)"] = _f(rep.speech_level_dbfs)
+            else:
+                row[f"Worst {dim}(0-5)"] = _f(w[dim])
         rows.append(
             {
-                "Channel": str(ch),
-                "MOS": grade(s["MOS"]),
-                "MOS(0-5)": _f(s["MOS"]),
-                "Worst MOS(0-5)": _f(w["MOS"]),
-                "Discontinuity": grade(s["Discontinuity"]),
-                "Discontinuity(0-5)": _f(s["Discontinuity"]),
-                "Worst Discontinuity(0-5)": _f(w["Discontinuity"]),
-                "Loudness": grade(s["Loudness"]),
-                "Loudness(0-5)": _f(s["Loudness"]),
-                "Loudness(-90dB-0dB)": _f(rep.speech_level_dbfs),
-                "Noisiness": grade(s["Noisiness"]),
-                "Noisiness(0-5)": _f(s["Noisiness"]),
-                "Worst Noisiness(0-5)": _f(w["Noisiness"]),
-                "Coloration": grade(s["Coloration"]),
-                "Coloration(0-5)": _f(s["Coloration"]),
-                "Worst Coloration(0-5)": _f(w["Coloration"]),
+                **row,
                 "Speech Ratio": _f(rep.speech_ratio),
                 "Saturated Ratio(%)": _f(rep.saturated_ratio),
                 "Bad Mute Ratio(%)": _f(rep.bad_mute_ratio),
