@@ -70,9 +70,9 @@ with DAG(
         if params["talk_wav"] and params["talk_video"]:
             return {"audio": params["talk_wav"], "video": params["talk_video"]}
         from airflow_iprod.demo.talk import make_talk
-        from airflow_iprod.oss_client import oss_client_for
+        from airflow_iprod.hooks.iproduction import IProductionHook
 
-        client = oss_client_for(params["conn_id"])
+        client = IProductionHook(params["conn_id"]).oss_client()
         prefix = f"talks/{(run_id or 'manual').replace(':', '-').replace('+', '-')}"
         urls: dict[str, str] = {}
         with tempfile.TemporaryDirectory() as tmp:
@@ -131,12 +131,12 @@ with DAG(
 
         from airflow_iprod import catalog
         from airflow_iprod.demo.report import noise_floor, srt_lines, summary_text
-        from airflow_iprod.oss_client import oss_client_for
+        from airflow_iprod.hooks.iproduction import IProductionHook
 
         assert params is not None
         out = Path(params["output_dir"]) / (run_id or "manual").replace(":", "-").replace("+", "-")
         out.mkdir(parents=True, exist_ok=True)
-        client = oss_client_for(params["conn_id"])
+        client = IProductionHook(params["conn_id"]).oss_client()
 
         def download(url: str, target: Path) -> Path:
             bucket, key = catalog.split_oss_url(url)

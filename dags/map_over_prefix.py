@@ -43,12 +43,12 @@ with DAG(
     def list_inputs(params: dict[str, Any] | None = None) -> list[str]:
         import alibabacloud_oss_v2 as oss
 
-        from airflow_iprod.oss_client import oss_client_for
+        from airflow_iprod.hooks.iproduction import IProductionHook
 
         assert params is not None
         url = params["input_prefix"]
         bucket, _, prefix = url.removeprefix("oss://").partition("/")
-        client = oss_client_for(params["conn_id"])
+        client = IProductionHook(params["conn_id"]).oss_client()
         keys: list[str] = []
         for page in client.list_objects_v2_paginator().iter_page(
             oss.ListObjectsV2Request(bucket=bucket, prefix=prefix)

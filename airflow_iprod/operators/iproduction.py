@@ -74,6 +74,29 @@ def resolve_input(value: Any, input_type: str = "OSS") -> str:
     )
 
 
+# What the operator accepts where it is wider than the request's own field (an upstream result dict).
+_KEYWORD_TYPES = {"input": "str | Mapping[str, Any] | None"}
+
+
+def _with_submit_keywords(init: Any) -> inspect.Signature:
+    """``init``'s signature with the catalog's submit fields as keywords after ``function_name``. Set
+    in the class body, before Airflow's metaclass reads it: its mapping checks (``partial``/``expand``),
+    the generated per-algorithm operators, their stub and ``help()`` all see the fields."""
+    sig = inspect.signature(init)
+    params = list(sig.parameters.values())
+    at = next(i for i, p in enumerate(params) if p.name == "function_name") + 1
+    submit = [
+        inspect.Parameter(
+            f.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=f.default,
+            annotation=_KEYWORD_TYPES.get(f.name, f.annotation),
+        )
+        for f in catalog.request_fields()
+    ]
+    return sig.replace(parameters=[*params[:at], *submit, *params[at:]])
+
+
 class IProductionJobOperator(ResumableJobMixin, BaseOperator):
     """Run one Alibaba Cloud intelligent-production job and return its normalised result.
 
@@ -151,6 +174,8 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
         self._result: dict[str, Any] | None = None
         self._request: catalog.SubmitRequest | None = None
         self._validate_literal_values()
+
+    __init__.__signature__ = _with_submit_keywords(__init__)  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ validation
 
@@ -343,29 +368,3 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
             self.log.info("Cancelled IProduction job %s", self._job_id)
         except IProductionError as err:
             self.log.warning("Could not cancel job %s: %s", self._job_id, err)
-
-
-# What the operator accepts where it is wider than the request's own field (an upstream result dict).
-_KEYWORD_TYPES = {"input": "str | Mapping[str, Any] | None"}
-
-
-def _declare_submit_keywords(cls: type[IProductionJobOperator]) -> None:
-    """Show the catalog's submit fields in ``__init__``'s signature, after ``function_name``: the
-    generated per-algorithm operators, their stub and ``help()`` all read it."""
-    init = cls.__init__
-    sig = inspect.signature(init)
-    params = list(sig.parameters.values())
-    at = next(i for i, p in enumerate(params) if p.name == "function_name") + 1
-    submit = [
-        inspect.Parameter(
-            f.name,
-            inspect.Parameter.KEYWORD_ONLY,
-            default=f.default,
-            annotation=_KEYWORD_TYPES.get(f.name, f.annotation),
-        )
-        for f in catalog.request_fields()
-    ]
-    init.__signature__ = sig.replace(parameters=[*params[:at], *submit, *params[at:]])  # type: ignore[attr-defined]
-
-
-_declare_submit_keywords(IProductionJobOperator)
