@@ -4,6 +4,8 @@
 (text, voice, rate, speed, pitch) for the whole test session, and a fresh copy is returned every time
 so callers may modify it. ``speak_with_words`` adds per-word start times (seconds) for tests that
 check timing (ASR, captions). ``speech_clip`` strings sentences together to a target duration.
+Every utterance is synthesised by a process that never spoke before (``espeak_fresh``): espeak-ng
+carries state between utterances, and test material must not depend on which tests ran first.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 
 from airflow_iprod.local.algorithms import _espeak
 from airflow_iprod.local.algorithms._espeak import Word
+from tests.mediagen import espeak_fresh
 
 # Plain English sentences with varied phonetic content; tests pick from these so that several
 # clips (and babble talkers) do not say the same thing.
@@ -38,7 +41,7 @@ VOICES: tuple[str, ...] = ("en-us", "en-us+f3", "en-gb", "en-us+m3", "en-gb+f2",
 
 @functools.lru_cache(maxsize=256)
 def _synth(text: str, voice: str, wpm: int, pitch: int, rate: int) -> tuple[np.ndarray, tuple[Word, ...]]:
-    syn = _espeak.synthesize(text, voice=voice, rate_wpm=wpm, pitch=pitch)
+    syn = espeak_fresh.synthesize(text, voice, wpm, pitch)
     audio = syn.samples.astype(np.float32) / 32768.0
     if rate != syn.sample_rate:
         import soxr
