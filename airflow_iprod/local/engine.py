@@ -12,6 +12,7 @@ from typing import Any
 
 from airflow_iprod.local import oss_api
 from airflow_iprod.local.config import EngineConfig, load_or_create_credential
+from airflow_iprod.local.download_urls import DownloadUrls
 from airflow_iprod.local.faults import Faults
 from airflow_iprod.local.http import HttpRequest, HttpResponse
 from airflow_iprod.local.job_store import JobStore
@@ -36,7 +37,7 @@ class LocalEngine:
         self.verifier = SignatureVerifier(config.credential, config.timestamp_window_s, config.nonce_ttl_s)
         self.throttle = Throttle(config.rate_for)
         self.faults = Faults(config.faults)
-        self.media = MediaAssets(self.jobs, self.objects)
+        self.media = MediaAssets(self.jobs, self.objects, DownloadUrls(config, lambda: self.endpoint))
         self.scheduler = Scheduler(
             config, self.jobs, self.objects.root, self.faults, media_hook=self.media.register_outputs
         )

@@ -12,15 +12,17 @@ from typing import Any
 from airflow_iprod import catalog
 from airflow_iprod.catalog import MissingField
 from airflow_iprod.local import job_actions
+from airflow_iprod.local.download_urls import DEFAULT_EXPIRES_S
 from airflow_iprod.local.job_actions import Handler, required
 from airflow_iprod.local.job_store import FAIL, Job, MediaAsset, iso_time
 from airflow_iprod.local.service import JobService
 
 VERSION = "2020-11-09"
 API = catalog.ICE
+MAX_AUTH_TIMEOUT_S = 30 * 24 * 3600  # a signed URL's longest life the engine grants (30 days)
 
 
-def job_body(job: Job) -> dict[str, Any]:
+def job_body(service: JobService, job: Job) -> dict[str, Any]:
     """QueryIProductionJob's answer: the request as submitted, with the job's schedule and outcome."""
     req = job.request
     outputs = job.outputs or {}
@@ -49,7 +51,7 @@ def job_body(job: Job) -> dict[str, Any]:
         "Status": job.status,
         "OutputFiles": outputs.get("files", []),
         "OutputMediaIds": media_ids,
-        "OutputUrls": outputs.get("urls", []),
+        "OutputUrls": job_actions.output_urls(service, outputs.get("files", [])),
         "Code": job.code if failed else None,
         "Message": job.message if failed else None,
     }
@@ -85,11 +87,24 @@ def get_media(service: JobService, params: dict[str, str]) -> dict[str, Any]:
         asset = service.media.find(params["InputURL"])
     else:
         raise MissingField("MediaId")
-    return {"MediaInfo": _media_info(service, asset)}
+    return {"MediaInfo": _media_info(service, asset, _auth_timeout(params.get("AuthTimeout")))}
 
 
-def _media_info(service: JobService, asset: MediaAsset) -> dict[str, Any]:
-    bucket, key = catalog.split_oss_url(asset.input_url)
+def _auth_timeout(value: str | None) -> int:
+    """GetMediaInfo's AuthTimeout: seconds the FileUrl stays valid (documented default 3600)."""
+    if not value:
+        return DEFAULT_EXPIRES_S
+    try:
+        seconds = int(value)
+    except ValueError:
+        seconds = 0
+    if not 1 <= seconds <= MAX_AUTH_TIMEOUT_S:
+        raise catalog.ValidationError("AuthTimeout", value, f"whole seconds in [1, {MAX_AUTH_TIMEOUT_S}]")
+    return seconds
+
+
+def _media_info(service: JobService, asset: MediaAsset, expires_s: int) -> dict[str, Any]:
+    _, key = catalog.split_oss_url(asset.input_url)
     size = service.media.file_size(asset)
     basic = {
         "MediaId": asset.media_id,
@@ -111,7 +126,7 @@ def _media_info(service: JobService, asset: MediaAsset) -> dict[str, Any]:
         "FileStatus": "Deleted" if size is None else "Normal",
         "FileType": "source_file",
         "FileSize": str(size) if size is not None else None,
-        "FileUrl": f"http://{bucket}.oss-{service.region}.aliyuncs.com/{key}",
+        "FileUrl": service.media.download_url(asset.input_url, expires_s),
         "Region": service.region,
     }
     return {

@@ -14,7 +14,7 @@ from airflow_iprod.local.job_store import Job
 from airflow_iprod.local.service import JobService
 
 Handler = Callable[[JobService, dict[str, str]], dict[str, Any]]  # one action: params in, body out
-JobBody = Callable[[Job], dict[str, Any]]
+JobBody = Callable[[JobService, Job], dict[str, Any]]  # Query's answer (the service makes download URLs)
 
 
 def required(params: Mapping[str, str], name: str) -> str:
@@ -29,4 +29,9 @@ def submit(api: str, service: JobService, params: dict[str, str]) -> dict[str, A
 
 
 def query(api: str, job_body: JobBody, service: JobService, params: dict[str, str]) -> dict[str, Any]:
-    return job_body(service.query(api, required(params, "JobId")))
+    return job_body(service, service.query(api, required(params, "JobId")))
+
+
+def output_urls(service: JobService, files: list[str]) -> list[str]:
+    """OutputUrls: each output file where a user can fetch it, from this engine (fresh presigned URLs)."""
+    return [service.media.download_url(f) for f in files]

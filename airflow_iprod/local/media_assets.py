@@ -1,6 +1,7 @@
 """ICE media assets: inputs registered with RegisterMediaInfo and the outputs of Output.Type=Media jobs.
 
 Assets live in the job store (one SQLite file holds jobs and assets); their files in the object store.
+The URLs users fetch files with (FileUrl, OutputUrls) point at the engine (``download_urls``).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import time
 
 from airflow_iprod import catalog
+from airflow_iprod.local.download_urls import DEFAULT_EXPIRES_S, DownloadUrls
 from airflow_iprod.local.job_store import Job, JobStore, MediaAsset, new_id
 from airflow_iprod.local.objects import ObjectStore
 from airflow_iprod.local.oss_errors import OssError
@@ -31,9 +33,14 @@ def guess_media_type(key: str) -> str:
 
 
 class MediaAssets:
-    def __init__(self, store: JobStore, objects: ObjectStore) -> None:
+    def __init__(self, store: JobStore, objects: ObjectStore, urls: DownloadUrls) -> None:
         self.store = store
         self.objects = objects
+        self.urls = urls
+
+    def download_url(self, oss_url: str, expires_s: int = DEFAULT_EXPIRES_S) -> str:
+        """Where a user fetches ``oss://bucket/key`` from this engine (presigned, ``expires_s`` long)."""
+        return self.urls.for_object(oss_url, expires_s)
 
     def register(
         self,

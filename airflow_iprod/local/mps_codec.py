@@ -13,12 +13,13 @@ from airflow_iprod import catalog
 from airflow_iprod.local import job_actions
 from airflow_iprod.local.job_actions import Handler
 from airflow_iprod.local.job_store import FAIL, Job, iso_time
+from airflow_iprod.local.service import JobService
 
 VERSION = "2014-06-18"
 API = catalog.MTS
 
 
-def job_body(job: Job) -> dict[str, Any]:
+def job_body(service: JobService, job: Job) -> dict[str, Any]:
     """QueryIProductionJob's answer in MPS words: ``State``, ``CreationTime``, a flat ``PipelineId``."""
     req = job.request
     outputs = job.outputs or {}
@@ -37,7 +38,7 @@ def job_body(job: Job) -> dict[str, Any]:
         "CreationTime": iso_time(job.create_time),
         "FinishTime": iso_time(job.finish_time),
         "OutputFiles": outputs.get("files", []),
-        "OutputUrls": outputs.get("urls", []),
+        "OutputUrls": job_actions.output_urls(service, outputs.get("files", [])),
         "Code": job.code if failed else None,
         "Message": job.message if failed else None,
     }

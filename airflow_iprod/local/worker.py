@@ -93,6 +93,7 @@ def run_task(workdir: Path) -> dict[str, Any]:
     scratch.mkdir(exist_ok=True)
     fetched = workdir / "in"
     count = [0]
+    seen: dict[str, str] = {}  # local copy -> the URL it came from, to keep paths out of messages
 
     def fetch(url: str) -> Path:
         from airflow_iprod.local.oss_errors import OssError
@@ -107,7 +108,9 @@ def run_task(workdir: Path) -> dict[str, Any]:
             ) from None
         count[0] += 1
         name = PurePosixPath(key).name  # keep the object's name and extension; algorithms may log it
-        return _link_or_copy(src, fetched / f"{count[0]:03d}" / name)
+        local = _link_or_copy(src, fetched / f"{count[0]:03d}" / name)
+        seen[str(local)] = url
+        return local
 
     outputs = _Outputs(task, workdir)
     try:
@@ -122,16 +125,29 @@ def run_task(workdir: Path) -> dict[str, Any]:
             new_output=outputs.new_output,
             fetch=fetch,
             threads=int(task.get("threads", 1)),
+            input_url=task["input_url"] or "",
         )
         if task.get("injected_delay_s"):  # fault injection: a slow algorithm, for scheduling tests
             time.sleep(float(task["injected_delay_s"]))
         result = algorithms.load(task["function_name"])(ctx)
         return _commit(store, result, outputs)
     except AlgorithmError as err:
-        return {"status": "Fail", "code": err.code, "message": str(err)}
+        return {"status": "Fail", "code": err.code, "message": _public(str(err), seen, outputs, workdir)}
     except Exception as err:  # the job fails with the reason; the traceback goes to the job log
         traceback.print_exc()
-        return {"status": "Fail", "code": "InternalError", "message": f"{type(err).__name__}: {err}"}
+        message = _public(f"{type(err).__name__}: {err}", seen, outputs, workdir)
+        return {"status": "Fail", "code": "InternalError", "message": message}
+
+
+def _public(message: str, fetched: dict[str, str], outputs: _Outputs, workdir: Path) -> str:
+    """``message`` as the user may see it: local copies named by their object URLs, no engine paths.
+
+    A library's exception often quotes the file it failed on; the cloud would name the object.
+    """
+    names = {**fetched, **{str(t.path): t.url for t in outputs.targets}}
+    for local in sorted(names, key=len, reverse=True):
+        message = message.replace(local, names[local])
+    return message.replace(str(workdir.resolve()), "").replace(str(workdir), "")
 
 
 def _commit(store: Any, result: Any, outputs: _Outputs) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from alibabacloud_ice20201109 import models as ice_models
 
 from airflow_iprod.local.config import FaultConfig
@@ -55,9 +56,10 @@ def test_ice_job_runs_and_query_echoes_every_field(local_engine: Any, upload: An
     stamp = int(re.search(r"voice-take1-(\d+)\.wav$", out).group(1))
     assert before - 1 <= stamp <= int(time.time())
     assert stamp == timegm(time.strptime(body["CreateTime"], "%Y-%m-%dT%H:%M:%SZ"))
-    assert body["OutputUrls"] == [
-        f"http://media.oss-cn-shanghai.aliyuncs.com/flow/out/voice-take1-{stamp}.wav"
-    ]
+    # OutputUrls point at the engine (presigned: every local bucket is private) and download the file.
+    (http_url,) = body["OutputUrls"]
+    assert http_url.startswith(f"http://{local_engine.endpoint}/media/flow/out/voice-take1-{stamp}.wav?")
+    assert requests.get(http_url, timeout=10).content == _read(local_engine, out)
     assert body["OutputMediaIds"] == []
     # The output is a real WAV with the input's rate and length (SpeechDenoise keeps both).
     assert _wav_shape(_read(local_engine, out)) == _wav_shape(source)

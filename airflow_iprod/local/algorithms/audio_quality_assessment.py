@@ -333,4 +333,6 @@ def run(ctx: JobContext) -> AlgorithmResult:
     if audio.size == 0:
         raise AlgorithmError("Input: the audio holds no samples; AudioQualityAssessment needs audio")
     ctx.log(f"assessing {audio.shape[1]} channel(s), {len(audio) / rate:.2f} s at {rate} Hz")
-    return AlgorithmResult(outputs=[], result=to_result(assess(audio, rate), str(ctx.input_path)))
+    # The cloud names the input object here; the engine's scratch path is no business of the user's.
+    name = ctx.input_url or ctx.input_path.name
+    return AlgorithmResult(outputs=[], result=to_result(assess(audio, rate), name))

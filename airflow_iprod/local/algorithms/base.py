@@ -65,6 +65,8 @@ class JobContext:
     # fetch(url): an oss:// or http(s) object URL of the engine's store, as a local file
     fetch: Callable[[str], Path]
     threads: int = 1  # CPU threads this job may use
+    # The input as the job's Query shows it (oss://bucket/key): what a Result may name, never input_path.
+    input_url: str = ""
 
     def log(self, message: str) -> None:
         """Progress note, kept in the job record for debugging."""
