@@ -1,4 +1,4 @@
-"""Multipart uploads in the object store: Initiate, UploadPart, ListParts, Complete, Abort.
+"""Multipart uploads in the object store: Initiate, UploadPart, ListParts, ListUploads, Complete, Abort.
 
 An upload is a row in ``uploads`` (with the content type and metadata the object will get) plus one row in
 ``parts`` and one file under ``.uploads/<upload_id>/`` a part. Complete joins the chosen parts into a temp
@@ -31,6 +31,24 @@ class PartInfo:
     etag: str
     mtime: float
     crc64: str
+
+
+@dataclass
+class UploadInfo:
+    key: str
+    upload_id: str
+    created: float
+
+
+@dataclass
+class UploadsPage:
+    """One page of ListMultipartUploads: uploads and rolled-up prefixes, and where the next page starts."""
+
+    uploads: list[UploadInfo]
+    common_prefixes: list[str]
+    truncated: bool
+    next_key_marker: str = ""
+    next_upload_id_marker: str = ""
 
 
 class MultipartUploads:
@@ -104,6 +122,44 @@ class MultipartUploads:
             .fetchall()
         )
         return [PartInfo(*r) for r in rows]
+
+    def list_uploads(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str = "",
+        key_marker: str = "",
+        upload_id_marker: str = "",
+        max_uploads: int = 1000,
+    ) -> UploadsPage:
+        """Uploads in progress, by key then upload ID, after the markers (OSS's rule: keys after
+        ``key_marker``, and with ``upload_id_marker`` also that key's uploads after that ID)."""
+        db = self._db.conn()
+        require_bucket(db, bucket)
+        rows = db.execute(
+            "SELECT key, upload_id, created FROM uploads WHERE bucket=? AND key >= ? "
+            "AND substr(key, 1, ?) = ? ORDER BY key, upload_id",
+            (bucket, key_marker, len(prefix), prefix),
+        ).fetchall()
+        page = UploadsPage([], [], False)
+        for key, upload_id, created in rows:
+            if key == key_marker and (not upload_id_marker or upload_id <= upload_id_marker):
+                continue
+            cut = key.find(delimiter, len(prefix)) if delimiter else -1
+            common = key[: cut + len(delimiter)] if cut >= 0 else None
+            if common is not None and (common <= key_marker or common in page.common_prefixes):
+                continue  # a prefix handed out on an earlier page, or already on this one
+            if len(page.uploads) + len(page.common_prefixes) >= max_uploads:
+                page.truncated = True
+                break
+            if common is not None:
+                page.common_prefixes.append(common)
+                page.next_key_marker, page.next_upload_id_marker = common, ""
+            else:
+                page.uploads.append(UploadInfo(key, upload_id, created))
+                page.next_key_marker, page.next_upload_id_marker = key, upload_id
+        return page
 
     def complete(
         self, bucket: str, key: str, upload_id: str, parts: list[tuple[int, str]] | None

@@ -1,4 +1,4 @@
-"""OSS-compatible object API of the local engine (for ``alibabacloud_oss_v2`` and the OSSHook).
+"""OSS-compatible object API of the local engine (for ``alibabacloud_oss_v2``, ``oss2``, ``ossfs``, OSSHook).
 
 Server contract -- the engine's HTTP server calls, for every request that is not an RPC (ICE/MTS) call::
 
@@ -15,11 +15,13 @@ Server contract -- the engine's HTTP server calls, for every request that is not
   read (e.g. a bad signature on PutObject): drain what is left of ``body_stream`` or close the connection.
 * ``store = ObjectStore.for_data_dir(config.data_dir)``, created once and shared by all threads.
 
-Operations: ListBuckets (GetService), PutBucket, GetBucketInfo, GetBucketLocation, DeleteBucket,
+Operations: ListBuckets (GetService), PutBucket, GetBucketInfo, GetBucketLocation, GetBucketAcl, DeleteBucket,
 ListObjects (V1), ListObjectsV2, DeleteMultipleObjects, PutObject, CopyObject, GetObject (Range, conditions,
-response-* overrides), HeadObject, GetObjectMeta, DeleteObject, AppendObject, multipart upload (Initiate,
-UploadPart, Complete, Abort).
-Anything else answers 501 NotImplemented in OSS's XML error format.
+response-* overrides), HeadObject, GetObjectMeta, GetObjectAcl, DeleteObject, AppendObject, multipart upload
+(Initiate, UploadPart, UploadPartCopy, ListParts, ListMultipartUploads, Complete, Abort).
+Anything else (another ACL, tagging, lifecycle, versioning, ...) answers 501 NotImplemented in OSS's XML error
+format, naming the operation (``operation_name``), after NoSuchBucket if the bucket is not there; so do writes
+whose headers ask for a public ACL, another storage class or tags.
 
 Layout: this module is the edge -- addressing, signature check, the operation table and the one place where
 an OssError becomes OSS's XML error body. The handlers live in ``oss_buckets`` (service and bucket level),
@@ -41,7 +43,7 @@ from airflow_iprod.local.config import EngineConfig
 from airflow_iprod.local.http import HttpRequest, HttpResponse
 from airflow_iprod.local.object_names import validate_bucket_name, validate_key
 from airflow_iprod.local.objects import ObjectStore
-from airflow_iprod.local.oss_errors import OssError, invalid_object_name
+from airflow_iprod.local.oss_errors import OssError, invalid_object_name, not_served
 from airflow_iprod.local.oss_wire import XML_HEAD, Call, http_date, xml
 
 _ALIYUN_HOST = re.compile(r"^(?:(?P<bucket>[^.]+)\.)?(?P<endpoint>oss-[a-z0-9-]+\.aliyuncs\.com)$")
@@ -112,11 +114,13 @@ SERVICE, BUCKET, OBJECT = "service", "bucket", "object"
 NO_QUERY = "(no query)"  # no query parameter at all
 PLAIN = "(no sub-resource)"  # no query parameter that names another operation (acl, tagging...)
 COPY_SOURCE = "(x-oss-copy-source)"  # the header that makes a PUT a CopyObject
+PART_COPY = "(uploadId + x-oss-copy-source)"  # ... and a part upload an UploadPartCopy
 ANY = "(any)"
 _LEVEL_NAMES = {SERVICE: "the service", BUCKET: "a bucket", OBJECT: "an object"}
 # Query keys that select an operation; when several are present the first listed wins
 # (``?uploads&uploadId`` initiates, ``?bucketInfo&location`` is GetBucketInfo).
 _QUERY_SELECTORS = (
+    "acl",
     "uploads",
     "uploadId",
     "partNumber",
@@ -133,14 +137,19 @@ OPERATIONS: dict[tuple[str, str, str], Handler] = {
     ("PUT", BUCKET, NO_QUERY): oss_buckets.put_bucket,
     ("GET", BUCKET, "bucketInfo"): oss_buckets.bucket_info,
     ("GET", BUCKET, "location"): oss_buckets.bucket_location,
+    ("GET", BUCKET, "acl"): oss_buckets.bucket_acl,
     ("GET", BUCKET, PLAIN): oss_buckets.list_objects,
     ("DELETE", BUCKET, NO_QUERY): oss_buckets.delete_bucket,
     ("POST", BUCKET, "delete"): oss_buckets.delete_multiple,
+    ("GET", BUCKET, "uploads"): oss_multipart.list_uploads,
+    ("PUT", OBJECT, PART_COPY): oss_multipart.upload_part_copy,
     ("PUT", OBJECT, "partNumber"): oss_multipart.upload_part,
     ("PUT", OBJECT, "uploadId"): oss_multipart.upload_part,
     ("PUT", OBJECT, COPY_SOURCE): oss_objects.copy_object,
     ("PUT", OBJECT, PLAIN): oss_objects.put_object,
+    ("GET", OBJECT, "uploadId"): oss_multipart.list_parts,
     ("GET", OBJECT, "objectMeta"): oss_objects.object_meta,
+    ("GET", OBJECT, "acl"): oss_objects.object_acl,
     ("GET", OBJECT, PLAIN): oss_objects.get_object,
     ("HEAD", OBJECT, "objectMeta"): oss_objects.object_meta,
     ("HEAD", OBJECT, PLAIN): oss_objects.get_object,
@@ -161,8 +170,11 @@ def _subresources(params: dict[str, str]) -> set[str]:
 
 def _selectors(call: Call) -> Iterator[str]:
     """Every selector the request matches, most specific first."""
+    copying = bool(call.request.headers.get("x-oss-copy-source"))
+    if copying and "uploadId" in call.params:
+        yield PART_COPY
     yield from (name for name in _QUERY_SELECTORS if name in call.params)
-    if call.request.headers.get("x-oss-copy-source"):
+    if copying:
         yield COPY_SOURCE
     if not _subresources(call.params):
         yield PLAIN
@@ -171,18 +183,43 @@ def _selectors(call: Call) -> Iterator[str]:
     yield ANY
 
 
+# OSS's names for the operations a sub-resource selects when the general rule (verb + Bucket/Object +
+# sub-resource, e.g. GetBucketLifecycle) does not give them.
+_OPERATION_NAMES = {
+    ("GET", BUCKET, "versions"): "ListObjectVersions",
+    ("GET", OBJECT, "versionId"): "GetObject (of a version)",
+    ("HEAD", OBJECT, "versionId"): "HeadObject (of a version)",
+    ("DELETE", OBJECT, "versionId"): "DeleteObject (of a version)",
+    ("PUT", OBJECT, "symlink"): "PutSymlink",
+    ("GET", OBJECT, "symlink"): "GetSymlink",
+    ("POST", OBJECT, "restore"): "RestoreObject",
+    ("GET", OBJECT, "x-oss-process"): "GetObject with x-oss-process (image/video processing)",
+    ("POST", OBJECT, "x-oss-process"): "ProcessObject",
+}
+
+
+def operation_name(method: str, level: str, params: dict[str, str]) -> str:
+    """OSS's name for a request the engine does not serve, e.g. ``GetBucketAcl`` or ``PutObjectTagging``."""
+    subs = sorted(_subresources(params)) or sorted(params)
+    if level == SERVICE or not subs:
+        return f"{method} on {_LEVEL_NAMES[level]}"
+    sub = subs[0]
+    named = _OPERATION_NAMES.get((method, level, sub))
+    if named:
+        return named
+    verb = method.capitalize() if method != "HEAD" else "Get"
+    return f"{verb}{level.capitalize()}{sub[0].upper()}{sub[1:]}"
+
+
 def _handler(call: Call, level: str) -> Handler:
     method = call.request.method
     for selector in _selectors(call):
         handler = OPERATIONS.get((method, level, selector))
         if handler is not None:
             return handler
-    what = _LEVEL_NAMES[level]
-    if level != SERVICE:
-        what += f" with {sorted(call.params) or 'no'} sub-resource"
-    raise OssError(
-        501, "NotImplemented", f"{method} on {what} is not implemented by the local engine's object API."
-    )
+    if call.bucket:
+        call.store.bucket(call.bucket)  # NoSuchBucket comes first, as on OSS (SDKs probe buckets this way)
+    raise not_served(operation_name(method, level, call.params))
 
 
 # -- the edge ---------------------------------------------------------------------------------------------
@@ -204,12 +241,35 @@ def error_response(err: OssError, request: HttpRequest, request_id: str, host_id
     return HttpResponse(status=err.status, headers=headers, body=data)
 
 
+# Write headers asking for what the engine does not imitate, with the values it does serve (lower case).
+_SERVED_HEADER_VALUES = {
+    "x-oss-acl": {"private"},
+    "x-oss-object-acl": {"private", "default"},
+    "x-oss-storage-class": {"standard"},
+    "x-oss-tagging": {""},
+}
+
+
+def _refuse_unserved_headers(request: HttpRequest) -> None:
+    """A write asking for a public ACL, another storage class or tags is refused, not silently ignored."""
+    if request.method not in ("PUT", "POST"):
+        return
+    for name, served in _SERVED_HEADER_VALUES.items():
+        value = request.headers.get(name)
+        if value is not None and value.strip().lower() not in served:
+            raise not_served(
+                f"The header {name}: {value}",
+                "buckets and objects are private, Standard storage and untagged there",
+            )
+
+
 def _answer(request: HttpRequest, config: EngineConfig, store: ObjectStore) -> HttpResponse:
     bucket, key = route(request, config)
     cred = oss_signing.verify(request, config, bucket, key)
     level = SERVICE if bucket is None else BUCKET if key is None else OBJECT
     if key is not None:
         validate_key(key)
+    _refuse_unserved_headers(request)
     call = Call(request, config, store, cred, bucket or "", key or "")
     return _handler(call, level)(call)
 

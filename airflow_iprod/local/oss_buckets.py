@@ -1,5 +1,5 @@
 """Service- and bucket-level OSS operations: ListBuckets, PutBucket, GetBucketInfo, GetBucketLocation,
-DeleteBucket, ListObjects (V1 and V2), DeleteMultipleObjects.
+GetBucketAcl, DeleteBucket, ListObjects (V1 and V2), DeleteMultipleObjects.
 
 Each handler takes the verified Call and answers an HttpResponse or raises OssError; ``oss_api`` chooses
 the handler and renders errors.
@@ -16,6 +16,7 @@ from airflow_iprod.local.object_db import BucketInfo, ObjectInfo
 from airflow_iprod.local.oss_errors import OssError, invalid_argument
 from airflow_iprod.local.oss_wire import (
     Call,
+    acl_policy,
     encoder,
     int_param,
     iso,
@@ -99,6 +100,11 @@ def bucket_info(call: Call) -> HttpResponse:
 
 def bucket_location(call: Call) -> HttpResponse:
     return xml_response(xml("LocationConstraint", f"oss-{call.store.bucket(call.bucket).region}"))
+
+
+def bucket_acl(call: Call) -> HttpResponse:
+    call.store.bucket(call.bucket)
+    return acl_policy(call, "private")
 
 
 def delete_bucket(call: Call) -> HttpResponse:

@@ -47,3 +47,13 @@ def invalid_bucket_name(bucket: str) -> OssError:
         "digits and hyphens, and starts and ends with a letter or digit.",
         BucketName=bucket,
     )
+
+
+def not_served(operation: str, why: str = "the local engine does not imitate this OSS feature") -> OssError:
+    """501 NotImplemented for an OSS operation (or header) the engine deliberately does not serve."""
+    return OssError(
+        501,
+        "NotImplemented",
+        f"{operation} is not served by the airflow-iprod local engine: {why} (the README's "
+        "'Client conformance' section lists what it serves).",
+    )

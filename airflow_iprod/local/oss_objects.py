@@ -1,5 +1,5 @@
-"""Object-level OSS operations: PutObject, CopyObject, GetObject/HeadObject, GetObjectMeta, DeleteObject,
-AppendObject (multipart upload is in ``oss_multipart``).
+"""Object-level OSS operations: PutObject, CopyObject, GetObject/HeadObject, GetObjectMeta, GetObjectAcl,
+DeleteObject, AppendObject (multipart upload is in ``oss_multipart``).
 
 Each handler takes the verified Call and answers an HttpResponse or raises OssError; ``oss_api`` chooses
 the handler and renders errors.
@@ -17,6 +17,7 @@ from airflow_iprod.local.object_names import validate_bucket_name, validate_key
 from airflow_iprod.local.oss_errors import OssError, invalid_argument
 from airflow_iprod.local.oss_wire import (
     Call,
+    acl_policy,
     body_stream,
     content_md5_of,
     content_type,
@@ -175,7 +176,9 @@ def put_object(call: Call) -> HttpResponse:
     return stored_response(info.etag, info.crc64)
 
 
-def copy_object(call: Call) -> HttpResponse:
+def copy_source(call: Call) -> tuple[ObjectInfo, HttpResponse | None]:
+    """The object ``x-oss-copy-source`` names (CopyObject, UploadPartCopy), and the 304 to answer instead
+    when an x-oss-copy-source-if-none-match / -if-modified-since condition says so (412 is raised)."""
     source = unquote(call.request.headers.get("x-oss-copy-source") or "")
     src_bucket, _, src_key = source.lstrip("/").partition("/")
     src_key = src_key.split("?versionId=", 1)[0]
@@ -183,7 +186,15 @@ def copy_object(call: Call) -> HttpResponse:
         raise invalid_argument("x-oss-copy-source", source, "/source-bucket/source-key")
     validate_bucket_name(src_bucket)
     validate_key(src_key)
-    _check_conditions(_CopySourceView(call.request), call.store.head(src_bucket, src_key))
+    info = call.store.head(src_bucket, src_key)
+    return info, _check_conditions(_CopySourceView(call.request), info)
+
+
+def copy_object(call: Call) -> HttpResponse:
+    src, not_modified = copy_source(call)
+    if not_modified is not None:
+        return not_modified
+    src_bucket, src_key = src.bucket, src.key
     directive = (call.request.headers.get("x-oss-metadata-directive") or "COPY").upper()
     if directive not in ("COPY", "REPLACE"):
         raise invalid_argument("x-oss-metadata-directive", directive, "COPY or REPLACE")
@@ -236,6 +247,11 @@ def object_meta(call: Call) -> HttpResponse:
         "x-oss-hash-crc64ecma": info.crc64,
     }
     return HttpResponse(status=200, headers=headers)
+
+
+def object_acl(call: Call) -> HttpResponse:
+    call.store.head(call.bucket, call.key)
+    return acl_policy(call, "default")
 
 
 def delete_object(call: Call) -> HttpResponse:

@@ -65,8 +65,14 @@ def xml(tag: str, value: object) -> str:
     return f"<{tag}>{escape(text)}</{tag}>"
 
 
+def elements(**values: object) -> str:
+    """``<Name>value</Name>`` for each keyword, in the order given."""
+    return "".join(xml(tag, value) for tag, value in values.items())
+
+
 def iso(ts: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts * 1000) % 1000:03d}Z"
+    # OSS keeps whole seconds and always writes ``.000Z``; oss2 refuses any other fraction.
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(ts))
 
 
 def http_date(ts: float) -> str:
@@ -94,6 +100,12 @@ def stored_response(etag: str, crc64: str) -> HttpResponse:
     headers = {"ETag": etag, "x-oss-hash-crc64ecma": crc64, "Content-Length": "0"}
     headers["Content-MD5"] = content_md5_of(etag)
     return HttpResponse(status=200, headers=headers)
+
+
+def acl_policy(call: Call, grant: str) -> HttpResponse:
+    """GetBucketAcl / GetObjectAcl: every bucket here is private (signed requests only), objects inherit."""
+    body = f"<AccessControlPolicy>{call.owner()}<AccessControlList>{xml('Grant', grant)}</AccessControlList>"
+    return xml_response(body + "</AccessControlPolicy>")
 
 
 # -- reading the request ----------------------------------------------------------------------------------
