@@ -1,6 +1,9 @@
 """``airflow-iprod local start``: run the local engine in the foreground and print how to reach it.
 
-With ``--ready-file`` it also writes the same as JSON once it is listening, for scripts. Flags fall
+With ``--ready-file`` it also writes the same as JSON once it is listening, for scripts. The secret is
+never printed: it stays in mode-600 files (the data dir's ``credentials.json`` and
+``airflow-connection.json``, and the ready file). SIGTERM and SIGINT stop it cleanly (exit 0) at any
+moment once it has said "starting". Flags fall
 back to ``IPROD_LOCAL_*`` environment variables; ``--fault-*`` flags come from
 :mod:`airflow_iprod.cli.faults`. The engine is imported inside :func:`start_engine` only, so
 ``--help`` never loads it.
@@ -11,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -86,6 +90,30 @@ def connection_info(endpoint: str, key_id: str, secret: str, region: str) -> dic
     }
 
 
+CONNECTION_FILE = "airflow-connection.json"  # in the data dir: the Airflow connection, secret included
+
+# Set by SIGTERM/SIGINT. ``python -m airflow_iprod.local`` installs the handlers before its imports and
+# hands its event over here, so a signal that arrives while Python is still loading is not lost.
+early_stop: threading.Event | None = None
+
+
+def install_stop_handlers(stop: threading.Event) -> None:
+    """SIGTERM and SIGINT only set ``stop``: the engine then shuts down in order and exits 0."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+
+
+def write_private_json(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON atomically (a reader never sees half a file), mode 600 from the first byte."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        os.fchmod(fh.fileno(), 0o600)  # an older tmp file may have had another mode
+        json.dump(data, fh)
+    os.replace(tmp, path)
+
+
 def write_ready_file(
     path: Path,
     endpoint: str,
@@ -94,25 +122,33 @@ def write_ready_file(
     info: dict[str, Any],
     faults: dict[str, Any] | None = None,
 ) -> None:
-    """The engine's address and keys as JSON, written atomically (a reader never sees half a file)
-    and private to the user (it holds the secret). ``faults``: the active fault injection ({} if off)."""
-    data = {
-        "endpoint": endpoint,
-        "access_key_id": cred.access_key_id,
-        "access_key_secret": cred.access_key_secret,
-        "region": region,
-        "connection": {"conn_type": info["conn_type"], "extra": info["extra"]},
-        "faults": faults or {},
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh)
-    os.replace(tmp, path)
+    """The engine's address and keys as JSON, private to the user (it holds the secret).
+    ``faults``: the active fault injection ({} if off)."""
+    write_private_json(
+        path,
+        {
+            "endpoint": endpoint,
+            "access_key_id": cred.access_key_id,
+            "access_key_secret": cred.access_key_secret,
+            "region": region,
+            "connection": {"conn_type": info["conn_type"], "extra": info["extra"]},
+            "faults": faults or {},
+        },
+    )
+
+
+def _secret_origin(args: argparse.Namespace, data_dir: Path) -> str:
+    if args.access_key_secret:
+        return "the one given (--access-key-secret or IPROD_LOCAL_ACCESS_KEY_SECRET)"
+    from airflow_iprod.local.config import CREDENTIALS_FILE
+
+    return f"in {data_dir / CREDENTIALS_FILE} (mode 600)"
 
 
 def start_engine(args: argparse.Namespace) -> int:
+    # First of all: from here on a signal stops the engine cleanly, whatever it is doing.
+    stop = early_stop or threading.Event()
+    install_stop_handlers(stop)
     from airflow_iprod.local.config import Credential, EngineConfig
     from airflow_iprod.local.engine import LocalEngine
     from airflow_iprod.local.faults import active_faults, describe_faults
@@ -132,37 +168,47 @@ def start_engine(args: argparse.Namespace) -> int:
         config.workers = args.workers
     if args.access_key_id:
         config.add_credential(Credential(args.access_key_id, args.access_key_secret))
-    engine = LocalEngine(config).start()
-    for bucket in args.bucket or ["media"]:
-        engine.objects.create_bucket(bucket, config.region)
+    print(f"IProduction local engine starting (pid {os.getpid()})", flush=True)
+    engine = LocalEngine(config)
+    try:
+        if not stop.is_set():
+            engine.start()
+            for bucket in args.bucket or ["media"]:
+                engine.objects.create_bucket(bucket, config.region)
+        if not stop.is_set():
+            _announce(args, engine, active_faults(faults), describe_faults(faults))
+        stop.wait()
+    finally:
+        engine.stop()  # idempotent; the handlers stay installed until the store is closed
+    print("stopped.", flush=True)
+    return 0
+
+
+def _announce(args: argparse.Namespace, engine: Any, faults: dict[str, Any], fault_lines: list[str]) -> None:
+    """The banner and the ready file. Never prints the secret: the screen and logs are not private,
+    the connection file and the ready file are (mode 600)."""
+    config = engine.config
     cred = next(iter(config.credentials.values()))
     info = connection_info(engine.endpoint, cred.access_key_id, cred.access_key_secret, config.region)
+    conn_path = config.data_dir / CONNECTION_FILE
+    write_private_json(conn_path, {"conn_type": info["conn_type"], "extra": info["extra"]})
+    if args.ready_file:
+        write_ready_file(args.ready_file, engine.endpoint, cred, config.region, info, faults=faults)
     print(f"IProduction local engine listening on http://{engine.endpoint}", flush=True)
     print(f"  data dir:          {config.data_dir}")
     print(f"  workers:           {config.workers}")
     print(f"  access key id:     {cred.access_key_id}")
-    print(f"  access key secret: {cred.access_key_secret}")
+    print(f"  access key secret: {_secret_origin(args, config.data_dir)}")
     print(f"  region:            {config.region}")
     print(f"  buckets:           {', '.join(args.bucket or ['media'])}")
     if engine.requeued:
         print(f"  requeued {len(engine.requeued)} job(s) interrupted by the last shutdown")
-    print("Airflow connection (conn type alibaba_cloud):")
-    print(f"  extra: {json.dumps(info['extra'])}")
-    print(f"  export {info['env']}")
+    print(f"Airflow connection (conn type alibaba_cloud), secret included, in {conn_path} (mode 600):")
+    print(f'  export AIRFLOW_CONN_ALIBABACLOUD_DEFAULT="$(cat {shlex.quote(str(conn_path))})"')
     if args.ready_file:
-        write_ready_file(
-            args.ready_file, engine.endpoint, cred, config.region, info, faults=active_faults(faults)
-        )
-    fault_lines = describe_faults(faults)  # last, so it is what stays on screen
-    if fault_lines:
+        print(f'  also in the ready file {args.ready_file} (mode 600), under "connection"')
+    if fault_lines:  # last, so it is what stays on screen
         print("FAULT INJECTION ON (these failures are injected, not real):")
         for line in fault_lines:
             print(f"  - {line}")
     print("Ctrl-C stops the engine.", flush=True)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
-    engine.stop()
-    print("stopped.")
-    return 0

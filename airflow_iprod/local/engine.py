@@ -7,6 +7,8 @@ Never imports Airflow: the engine runs as a plain service.
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 from typing import Any
 
@@ -26,12 +28,40 @@ from airflow_iprod.local.service import JobService
 from airflow_iprod.local.throttle import Throttle
 
 
+class _Server(EngineHTTPServer):
+    """Also ends its open keep-alive connections on close: a handler thread blocked on an idle one would
+    otherwise go on answering from a stopped engine (a client's pool reuses it after a restart)."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def server_close(self) -> None:
+        super().server_close()
+        with self._open_lock:
+            open_now = list(self._open)
+        for conn in open_now:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+
 class LocalEngine:
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
+        config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # new: private (keys, jobs)
         if not config.credentials:  # no key given: use (or create) the one kept in the data dir
             config.add_credential(load_or_create_credential(config.data_dir))
-        config.data_dir.mkdir(parents=True, exist_ok=True)
         self.jobs = JobStore(config.data_dir / "jobs.sqlite")
         self.objects = ObjectStore.for_data_dir(config.data_dir)
         self.verifier = SignatureVerifier(config.credential, config.timestamp_window_s, config.nonce_ttl_s)
@@ -48,11 +78,13 @@ class LocalEngine:
         self._server: EngineHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.requeued: list[str] = []
+        self._stop_lock = threading.Lock()
+        self._stopped = False
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
     def start(self) -> LocalEngine:
-        self._server = EngineHTTPServer((self.config.host, self.config.port), self.dispatch, is_rpc)
+        self._server = _Server((self.config.host, self.config.port), self.dispatch, is_rpc)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="iprod-http", daemon=True
         )
@@ -61,12 +93,18 @@ class LocalEngine:
         return self
 
     def stop(self) -> None:
-        self.scheduler.stop()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        self.jobs.close()
+        """Stop taking requests, then kill running workers (their jobs rerun on the next start), then
+        close the job store. Idempotent: a second call (a second signal, ``__exit__``) does nothing."""
+        with self._stop_lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            if self._server is not None:
+                self._server.shutdown()
+                self._server.server_close()
+                self._server = None
+            self.scheduler.stop()
+            self.jobs.close()
 
     def __enter__(self) -> LocalEngine:
         return self.start()

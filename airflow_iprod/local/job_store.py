@@ -142,6 +142,11 @@ class JobStore:
         self._readonly = readonly
         self._local = threading.local()
         self._write_lock = threading.Lock()
+        # Every thread's connection, so close() can close them all: the last close checkpoints the WAL
+        # and removes the -wal/-shm files, which is what a clean shutdown leaves behind.
+        self._conns: list[sqlite3.Connection] = []
+        self._conns_lock = threading.Lock()
+        self._closed = False
         if not readonly:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._write_lock:
@@ -150,14 +155,22 @@ class JobStore:
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
+            if self._closed:
+                raise sqlite3.ProgrammingError("the job store is closed (the engine is stopping)")
+            # check_same_thread=False only so close() may close it from the stopping thread; each
+            # connection is still used by the one thread that opened it.
             if self._readonly:
-                conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
+                conn = sqlite3.connect(
+                    f"file:{self.path}?mode=ro", uri=True, timeout=30, check_same_thread=False
+                )
             else:
-                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
             conn.row_factory = sqlite3.Row
             self._local.conn = conn
+            with self._conns_lock:
+                self._conns.append(conn)
         return conn
 
     @contextmanager
@@ -173,10 +186,13 @@ class JobStore:
             conn.execute("COMMIT")
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        """Close every thread's connection (idempotent). Call once the threads using it have stopped."""
+        with self._write_lock, self._conns_lock:  # not in the middle of anyone's transaction
+            self._closed = True
+            conns, self._conns = self._conns, []
+        for conn in conns:
             conn.close()
-            self._local.conn = None
+        self._local.conn = None
 
     # -- jobs --------------------------------------------------------------------------------------
 
@@ -256,6 +272,15 @@ class JobStore:
                     SUCCESS,
                     FAIL,
                 ),
+            )
+            return cur.rowcount == 1
+
+    def requeue(self, job_id: str) -> bool:
+        """A running job goes back to the queue (its worker died); False if it had finished meanwhile."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE jobs SET status = ?, start_time = NULL WHERE job_id = ? AND status = ?",
+                (QUEUING, job_id, ANALYZING),
             )
             return cur.rowcount == 1
 

@@ -1,5 +1,6 @@
-"""``airflow-iprod local start`` as a real process: prints endpoint, keys and the Airflow connection,
-keeps a generated key pair in the data dir, takes keys from the environment, stops on SIGTERM."""
+"""``airflow-iprod local start`` as a real process: prints the endpoint, the key id and where the secret
+and the Airflow connection are (mode-600 files, never the secret itself), keeps a generated key pair in
+the data dir, takes keys from the environment, stops on SIGTERM."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alibabacloud_ice20201109 import models as ice_models
@@ -20,7 +22,7 @@ from alibabacloud_tea_openapi.models import Config
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _start(data_dir: Path, **env: str) -> tuple[subprocess.Popen, dict[str, str]]:
+def _start(data_dir: Path, **env: str) -> tuple[subprocess.Popen, dict[str, Any]]:
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
     proc = subprocess.Popen(
         [
@@ -45,12 +47,18 @@ def _start(data_dir: Path, **env: str) -> tuple[subprocess.Popen, dict[str, str]
         if line.startswith("Ctrl-C"):
             break
     text = "".join(lines)
+    conn_file = Path(re.search(r"secret included, in (\S+) \(mode 600\)", text).group(1))
+    assert conn_file.stat().st_mode & 0o077 == 0  # it holds the secret: private to the user
+    assert f'export AIRFLOW_CONN_ALIBABACLOUD_DEFAULT="$(cat {conn_file})"' in text
+    extra = json.loads(conn_file.read_text())["extra"]
     info = {
         "endpoint": re.search(r"listening on http://(\S+)", text).group(1),
         "key_id": re.search(r"access key id:\s+(\S+)", text).group(1),
-        "secret": re.search(r"access key secret:\s+(\S+)", text).group(1),
-        "extra": re.search(r"extra: (\{.*\})", text).group(1),
+        "secret": extra["access_key_secret"],
+        "extra": extra,
+        "banner": text,
     }
+    assert info["secret"] not in text  # the banner says where the secret is, never what it is
     return proc, info
 
 
@@ -60,7 +68,7 @@ def _stop(proc: subprocess.Popen) -> None:
     assert proc.returncode == 0 and "stopped." in out
 
 
-def _query_answers(info: dict[str, str], secret: str | None = None) -> str:
+def _query_answers(info: dict[str, Any], secret: str | None = None) -> str:
     client = Client(Config(access_key_id=info["key_id"], access_key_secret=secret or info["secret"],
                            endpoint=info["endpoint"], protocol="http", region_id="cn-shanghai"))  # fmt: skip
     with pytest.raises(ClientException) as err:
@@ -75,7 +83,8 @@ def test_local_start_prints_what_to_use_and_keeps_its_key(tmp_path: Path) -> Non
     try:
         assert _query_answers(info) == "NotFound"  # the printed key works
         assert _query_answers(info, secret="wrong") == "SignatureDoesNotMatch"
-        extra = json.loads(info["extra"])
+        assert "credentials.json (mode 600)" in info["banner"]
+        extra = info["extra"]
         assert extra == {
             "access_key_id": info["key_id"], "access_key_secret": info["secret"],
             "endpoint": info["endpoint"], "protocol": "http", "region": "cn-shanghai",
@@ -93,10 +102,11 @@ def test_local_start_prints_what_to_use_and_keeps_its_key(tmp_path: Path) -> Non
         _stop(proc)
 
     proc, chosen = _start(
-        tmp_path / "other", IPROD_LOCAL_ACCESS_KEY_ID="LTAIchosen", IPROD_LOCAL_ACCESS_KEY_SECRET="s3"
+        tmp_path / "other", IPROD_LOCAL_ACCESS_KEY_ID="LTAIchosen", IPROD_LOCAL_ACCESS_KEY_SECRET="s3-chosen"
     )
     try:
-        assert (chosen["key_id"], chosen["secret"]) == ("LTAIchosen", "s3")
+        assert (chosen["key_id"], chosen["secret"]) == ("LTAIchosen", "s3-chosen")
+        assert "the one given" in chosen["banner"]
         assert _query_answers(chosen) == "NotFound"
     finally:
         _stop(proc)
