@@ -49,6 +49,9 @@ class EngineConfig:
     nonce_ttl_s: float = 15 * 60  # nonces are remembered at least as long as a timestamp is valid
     faults: FaultConfig = field(default_factory=FaultConfig)
     python: str | None = None  # interpreter for worker processes; default: the engine's own
+    # Runs a job gets when its worker dies without reporting (kill -9, OOM, a crash): the cloud does not
+    # fail a job because one machine died. Only the algorithm's own failure ends a job in Fail.
+    worker_attempts: int = 3
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
@@ -73,7 +76,7 @@ def load_or_create_credential(data_dir: Path) -> Credential:
     if path.exists():
         data = json.loads(path.read_text())
         return Credential(data["access_key_id"], data["access_key_secret"])
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     cred = Credential("LTAIlocal" + secrets.token_hex(8), secrets.token_urlsafe(24))
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -4,6 +4,9 @@ Order: smaller ``Priority`` first, then submission order. Limits: at most ``work
 and, per pipeline, its concurrency (10 for the default pipeline, as documented) capped by ``workers``.
 A pipeline at its limit does not block jobs of other pipelines. Cancel removes a queued job or kills a
 running one's process group. On start, jobs left running by a previous engine go back to the queue.
+A worker that dies without reporting an outcome (killed, crashed) is not the algorithm failing: its job
+goes back to the queue, up to ``config.worker_attempts`` runs in all (the ``attempts`` column), then
+ends in Fail saying so. Either way the job is completed once.
 """
 
 from __future__ import annotations
@@ -134,7 +137,7 @@ class Scheduler:
                 self._reap()
                 self._dispatch()
             except Exception as err:  # keep scheduling whatever one job did
-                print(f"[iprod-scheduler] {type(err).__name__}: {err}", file=sys.stderr, flush=True)
+                _log(f"{type(err).__name__}: {err}")
 
     def _reap(self) -> None:
         with self._lock:
@@ -163,12 +166,9 @@ class Scheduler:
         if outcome_path.exists():
             outcome = json.loads(outcome_path.read_text())
         else:
-            tail = _tail(self.log_root / f"{job.job_id}.log")
-            outcome = {
-                "status": FAIL,
-                "code": "InternalError",
-                "message": f"worker exited with code {run.proc.returncode} before reporting; {tail}",
-            }
+            outcome = self._worker_died(run)
+            if outcome is None:  # requeued: it runs again
+                return
         if outcome["status"] == SUCCESS:
             files = outcome.get("files", [])
             media_ids = self.media_hook(job, files) if self.media_hook else []
@@ -189,6 +189,29 @@ class Scheduler:
                 result=json.dumps({"Code": code, "Message": message}, ensure_ascii=False),
             )
         shutil.rmtree(run.workdir, ignore_errors=True)
+
+    def _worker_died(self, run: _Running) -> dict[str, Any] | None:
+        """The worker exited without an outcome. Requeue its job (None), or, after the last allowed
+        attempt, the Fail outcome that says so."""
+        job_id, code = run.job.job_id, run.proc.returncode
+        how = f"killed by {_signal_name(-code)}" if code < 0 else f"exited with code {code}"
+        current = self.store.get(job_id)
+        attempts = current.attempts if current is not None else self.config.worker_attempts
+        limit = self.config.worker_attempts
+        shutil.rmtree(run.workdir, ignore_errors=True)
+        what = f"job {job_id}: worker {how} without reporting (attempt {attempts} of {limit})"
+        if attempts < limit:
+            if self.store.requeue(job_id):
+                _log(f"{what}; requeued")
+            return None
+        _log(f"{what}; giving up")
+        tail = _tail(self.log_root / f"{job_id}.log")
+        return {
+            "status": FAIL,
+            "code": "InternalError",
+            "message": f"the job's worker process died without reporting on each of its {attempts} "
+            f"attempts (last one {how}); {tail}",
+        }
 
     def _dispatch(self) -> None:
         with self._lock:
@@ -230,7 +253,8 @@ class Scheduler:
         task["injected_delay_s"] = self.faults.config.job_latency_s  # fault injection: a slow algorithm
         write_json(workdir / TASK_FILE, task)
         log = open(self.log_root / f"{job.job_id}.log", "ab")  # noqa: SIM115 - closed when reaped
-        env = dict(os.environ)
+        # Not the engine's secret (given through the environment): a worker never needs it.
+        env = {k: v for k, v in os.environ.items() if k != "IPROD_LOCAL_ACCESS_KEY_SECRET"}
         src_root = str(Path(airflow_iprod.__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (src_root, env.get("PYTHONPATH")) if p)
         env.setdefault("OMP_NUM_THREADS", str(threads))
@@ -288,6 +312,17 @@ def _public_url(bucket: str, key: str, region: str) -> str:
     from urllib.parse import quote
 
     return f"http://{bucket}.oss-{region}.aliyuncs.com/{quote(key)}"
+
+
+def _log(text: str) -> None:
+    print(f"[iprod-scheduler] {text}", file=sys.stderr, flush=True)
+
+
+def _signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
 
 
 def _tail(path: Path, limit: int = 400) -> str:
