@@ -3,10 +3,14 @@
 # publish) end to end through the triggerer path (dag.test() runs the triggers in-line), print where
 # the deliverables are. Everything lives under .demo/ (Airflow home, engine data, outputs, logs);
 # the engine is stopped on exit. Usage: bash scripts/demo.sh
+# Everything it writes is private to the user (umask 077): the engine's data dir and the ready file
+# hold the access key secret; the logs never print it. IPROD_DEMO_DIR puts it all elsewhere than .demo/;
+# IPROD_DEMO_SKIP_SETUP=1 skips setting up .venv (tests/test_no_secrets.py runs the demo offline).
 set -euo pipefail
+umask 077
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-DEMO=$ROOT/.demo
+DEMO=${IPROD_DEMO_DIR:-$ROOT/.demo}
 STARTED=$(date +%s)
 
 step() { printf '\n==> [%3d s] %s\n' "$(($(date +%s) - STARTED))" "$*"; }
@@ -16,10 +20,13 @@ fail_with_log() {  # $1: what failed, $2: its log
   exit 1
 }
 
-step "Setting up .venv (Airflow, the provider, the local engine's media tools)"
-bash scripts/setup.sh
+if [ "${IPROD_DEMO_SKIP_SETUP:-0}" != 1 ]; then
+  step "Setting up .venv (Airflow, the provider, the local engine's media tools)"
+  bash scripts/setup.sh
+fi
 
 mkdir -p "$DEMO/logs"
+chmod -R go-rwx "$DEMO"  # an older run may have left readable files (its engine log printed the secret)
 export AIRFLOW_HOME=$DEMO/airflow-home
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
 export AIRFLOW__CORE__DAGS_FOLDER=$ROOT/dags
