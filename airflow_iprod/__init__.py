@@ -47,4 +47,6 @@ def get_provider_info() -> dict[str, Any]:
             {"integration-name": integration, "python-modules": ["airflow_iprod.triggers.iproduction"]}
         ],
         "extra-links": ["airflow_iprod.links.IProductionConsoleLink"],
+        # oss:// for ObjectStoragePath, from the same alibaba_cloud connection (ossfs underneath)
+        "filesystems": ["airflow_iprod.fs.oss"],
     }

@@ -155,3 +155,23 @@ def test_alibaba_cloud_connection_resolves_and_serves_our_extras(local_engine, m
     )
     ok, message = hook.test_connection()  # a signed Query the engine verifies
     assert ok, message
+
+
+def test_oss_filesystem_is_registered_for_object_storage_path():
+    """``filesystems`` names a module with ``schemes`` and ``get_fs``, as Airflow's io layer loads it;
+    importing it pulls in no SDK (ossfs is imported when a filesystem is made)."""
+    import importlib
+
+    (module_name,) = airflow_iprod.get_provider_info()["filesystems"]
+    module = importlib.import_module(module_name)
+    assert module.schemes == ["oss"] and callable(module.get_fs)
+    code = f"import sys, {module_name}; print([m for m in ('ossfs', 'oss2') if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    try:
+        metadata.distribution("airflow-iprod")
+    except metadata.PackageNotFoundError:
+        return
+    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+
+    assert module_name in ProvidersManagerTaskRuntime().filesystem_module_names

@@ -1,0 +1,1 @@
+"""fsspec filesystems the provider registers with Airflow (``get_provider_info()["filesystems"]``)."""
