@@ -7,16 +7,17 @@
   lines burnt in as captions) and uploads both to OSS. Point ``talk_wav`` / ``talk_video`` at your
   own ``oss://`` objects to skip generation.
 * The two IProduction jobs wait in the triggerer (deferrable), not in a worker slot.
-* ``publish`` downloads the cleaned audio and the SRT into ``output_dir``, writes ``report.json``
-  describing both jobs and ``summary.txt`` (the captions read, the narration's noise-floor drop), and
-  prints the summary.
+* ``publish`` reads the cleaned audio and the SRT as ``ObjectStoragePath("oss://…", conn_id=…)`` (the
+  provider's ``oss`` filesystem) into ``output_dir``, writes ``report.json`` describing both jobs and
+  ``summary.txt`` (the captions read, the narration's noise-floor drop), and prints the summary.
 
 Later (issue 4): when ASR is available, the cleaned WAV from ``denoise.output`` becomes the input of an
 ``ASROperator`` and ``publish`` merges the spoken transcript with the burnt-in captions.
 
 The connection (``conn_id``, type ``alibaba_cloud``) decides where the jobs run: the Alibaba Cloud
 endpoint, or the local engine (``airflow-iprod`` engine; extras ``endpoint=127.0.0.1:PORT``,
-``protocol=http``). Its ``oss_endpoint`` extra (default: ``endpoint``) is used for uploads/downloads.
+``protocol=http``). Its ``oss_endpoint`` extra (default: the engine's port, or the region's OSS
+endpoint) is used for uploads and for the ``oss://`` paths.
 """
 
 from __future__ import annotations
@@ -122,39 +123,39 @@ with DAG(
         params: dict[str, Any] | None = None,
         run_id: str | None = None,
     ) -> dict[str, Any]:
-        """Download the cleaned WAV and the SRT into output_dir, write report.json and summary.txt."""
+        """Download the cleaned WAV and the SRT into output_dir, write report.json and summary.txt.
+
+        The jobs' outputs are read as ``ObjectStoragePath("oss://...", conn_id=...)``: the provider's
+        ``oss`` filesystem, on the same connection as the jobs (the cloud or the local engine).
+        """
         import json
         import tempfile
         from pathlib import Path
 
-        import alibabacloud_oss_v2 as oss
+        from airflow.sdk import ObjectStoragePath
 
-        from airflow_iprod import catalog
         from airflow_iprod.demo.report import noise_floor, srt_lines, summary_text
-        from airflow_iprod.hooks.iproduction import IProductionHook
 
         assert params is not None
         out = Path(params["output_dir"]) / (run_id or "manual").replace(":", "-").replace("+", "-")
         out.mkdir(parents=True, exist_ok=True)
-        client = IProductionHook(params["conn_id"]).oss_client()
 
-        def download(url: str, target: Path) -> Path:
-            bucket, key = catalog.split_oss_url(url)
-            result = client.get_object(oss.GetObjectRequest(bucket=bucket, key=key))
-            with result.body as body:
-                target.write_bytes(body.read())
+        def download(url: str, folder: Path) -> Path:
+            source = ObjectStoragePath(url, conn_id=params["conn_id"])
+            target = folder / source.name
+            target.write_bytes(source.read_bytes())
             return target
 
         files: dict[str, str] = {}
         for label, job in (("clean_audio", denoised), ("captions", srt)):
             for url in job["Outputs"]:
-                files[label] = str(download(url, out / Path(catalog.split_oss_url(url)[1]).name))
+                files[label] = str(download(url, out))
         files["report"] = str(out / "report.json")
 
         floor = None
         try:  # a figure for the summary, measured on the input's own pauses (numpy/soundfile needed)
             with tempfile.TemporaryDirectory() as tmp:
-                noisy = download(media["audio"], Path(tmp) / "input.wav")
+                noisy = download(media["audio"], Path(tmp))
                 floor = noise_floor(noisy, files["clean_audio"])
         except Exception as err:  # the deliverables stand without the figure
             print(f"(no noise-floor figure: {type(err).__name__}: {err})")
