@@ -6,8 +6,10 @@ Pure Python (imported while DAGs are parsed): nothing heavy may be imported here
 from __future__ import annotations
 
 import json
+import math
 import re
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -35,7 +37,10 @@ class MissingField(ValidationError):
 
 
 def _show(value: Any) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:
+        return "<deeply nested value>"
     return text if len(text) <= 120 else text[:117] + "..."
 
 
@@ -58,14 +63,17 @@ class Param:
     check: Callable[[str, Any], Any] | None = None
     apis: frozenset[str] = frozenset(APIS)
     alias_of: str | None = None  # the name algorithms see, when an API spells the field differently
+    # The value names a media object the job reads besides Input (a URL, or a list of {"file": URL}):
+    # its kind (audio, image ...), so the engine can probe it at Submit like Input.
+    media: str | None = None
 
     def validate(self, value: Any, field: str) -> Any:
         if self.check is not None:
             value = self.check(field, value)
-        elif self.type == "integer":
-            value = integer(field, value)
+        elif self.type == "integer":  # JobParams travel as JSON: "5" is text, not the integer 5
+            value = integer(field, value, text=False)
         elif self.type == "number":
-            value = number(field, value)
+            value = number(field, value, text=False)
         elif self.type == "string":
             value = string(field, value)
         if self.choices is not None and value not in self.choices:
@@ -75,25 +83,38 @@ class Param:
         return value
 
 
-def integer(field: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValidationError(field, value, "an integer")
+def integer(field: str, value: Any, *, text: bool = True) -> int:
+    """An integer; numeric text such as ``"5"`` only with ``text`` (CLI flags, rendered templates)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float | str)
+        or (isinstance(value, str) and not text)
+    ):
+        raise ValidationError(field, value, "an integer" + ("" if text else " (a JSON number, not text)"))
     try:
         number = float(value)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise ValidationError(field, value, "an integer") from None
     if not number.is_integer():
         raise ValidationError(field, value, "an integer")
     return int(number)
 
 
-def number(field: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValidationError(field, value, "a number")
+def number(field: str, value: Any, *, text: bool = True) -> float:
+    """A finite number; numeric text only with ``text``."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float | str)
+        or (isinstance(value, str) and not text)
+    ):
+        raise ValidationError(field, value, "a number" + ("" if text else " (a JSON number, not text)"))
     try:
-        return float(value)
-    except ValueError:
+        result = float(value)
+    except (ValueError, OverflowError):
         raise ValidationError(field, value, "a number") from None
+    if not math.isfinite(result):
+        raise ValidationError(field, value, "a finite number")
+    return result
 
 
 def string(field: str, value: Any) -> str:
@@ -105,10 +126,7 @@ def string(field: str, value: Any) -> str:
 def json_list(field: str, value: Any) -> list[Any]:
     """Lists may come as JSON text (the docs show Boxes as a string)."""
     if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            raise ValidationError(field, value, "a JSON list") from None
+        value = json_value(field, value, "a JSON list")
     if not isinstance(value, list):
         raise ValidationError(field, value, "a list")
     return value
@@ -117,7 +135,7 @@ def json_list(field: str, value: Any) -> list[Any]:
 def unit_numbers(field: str, value: Any, count: int, shape: str) -> list[float]:
     if not isinstance(value, list) or len(value) != count:
         raise ValidationError(field, value, f"a list {shape} of {count} numbers in [0, 1]")
-    numbers = [number(field, v) for v in value]
+    numbers = [number(field, v, text=False) for v in value]
     if any(not 0 <= n <= 1 for n in numbers):
         raise ValidationError(field, value, f"{shape} with every value in [0, 1] (normalised)")
     return numbers
@@ -166,7 +184,7 @@ def time_ranges(field: str, value: Any) -> list[list[float]]:
     for i, item in enumerate(ranges):
         if not isinstance(item, list) or len(item) != 2:
             raise ValidationError(f"{field}[{i}]", item, "[start, end] in seconds")
-        start, end = (number(f"{field}[{i}]", v) for v in item)
+        start, end = (number(f"{field}[{i}]", v, text=False) for v in item)
         if start < 0 or end <= start:
             raise ValidationError(f"{field}[{i}]", item, "0 <= start < end (seconds)")
         out.append([start, end])
@@ -227,10 +245,24 @@ def mix_inputs(field: str, value: Any) -> list[dict[str, str]]:
 
 
 def url(field: str, value: Any) -> str:
+    """An object URL: an OSS URL (checked like Input, key rules included), or another http(s) URL."""
     value = string(field, value)
-    if not re.match(r"^(oss|https?)://[^/]+/.+", value):
+    if _names_oss(value):
+        split_oss_url(value, field=field)
+        return value
+    if len(value) > 4096 or not re.fullmatch(r"https?://[^/\s]+/\S+", value):
         raise ValidationError(field, value, "an oss:// or http(s):// URL of an object")
     return value
+
+
+def _names_oss(value: str) -> bool:
+    if value.startswith("oss://"):
+        return True
+    try:
+        host = urlsplit(value).hostname or ""
+    except ValueError:
+        return False
+    return ".oss-" in host and host.endswith(".aliyuncs.com")
 
 
 def cover_model(field: str, value: Any) -> str:
@@ -247,29 +279,127 @@ def length(field: str, value: Any, low: int, high: int) -> str:
     return value
 
 
+MAX_KEY_BYTES = 1023  # OSS: an object name is 1 to 1023 bytes of UTF-8
+MAX_JSON_DEPTH = 64  # deeper JSON is refused rather than recursed into
+MAX_JSON_TEXT = 256 * 1024  # characters of one JSON field (JobParams, ScheduleParams ...)
+_TOO_DEEP = f"a JSON value nested at most {MAX_JSON_DEPTH} deep"
+_OSS_URL = "oss://bucket/key or http(s)://bucket.oss-REGION.aliyuncs.com/key"
+
+
+def object_key_problem(key: str) -> str | None:
+    """Why ``key`` cannot name an object, or None: the one rule for every key, at Submit (Input, Output,
+    secondary inputs) and in the engine's object store.
+
+    OSS: 1..1023 UTF-8 bytes, not starting with ``/`` or ``\\``. Also refused: NUL and control
+    characters and ``.``/``..`` segments (split on ``/`` and ``\\``), so a key copied to a file system
+    cannot climb out of its folder.
+    """
+    if not isinstance(key, str) or key == "":
+        return "an object name must not be empty"
+    try:
+        size = len(key.encode("utf-8"))
+    except UnicodeEncodeError:
+        return "an object name must be valid UTF-8"
+    if size > MAX_KEY_BYTES:
+        return f"an object name has at most {MAX_KEY_BYTES} bytes, this has {size}"
+    if key[0] in "/\\":
+        return "an object name must not start with '/' or '\\'"
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in key):
+        return "an object name must not contain NUL or control characters"
+    if any(part in (".", "..") for part in re.split(r"[/\\]", key)):
+        return "an object name must not contain '.' or '..' path segments"
+    return None
+
+
 def split_oss_url(url: str, *, field: str = "Media") -> tuple[str, str]:
     """``oss://bucket/key``, ``oss://bucket.oss-REGION.aliyuncs.com/key`` or
-    ``http(s)://bucket.oss-REGION.aliyuncs.com/key`` -> (bucket, key)."""
-    allowed = "oss://bucket/key or http(s)://bucket.oss-REGION.aliyuncs.com/key"
+    ``http(s)://bucket.oss-REGION.aliyuncs.com/key`` -> (bucket, key); the key must be a valid object
+    name (``object_key_problem``). An ``oss://`` key is taken as written (``?`` and ``#`` included)."""
     if not isinstance(url, str):
-        raise ValidationError(field, url, allowed)
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.scheme == "oss":
+        raise ValidationError(field, url, _OSS_URL)
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):  # before urlsplit, which drops some silently
+        raise ValidationError(field, url, f"{_OSS_URL}, without NUL or control characters")
+    if url.startswith("oss://"):
+        host, _, key = url[len("oss://") :].partition("/")
         bucket = host.split(".oss-", 1)[0] if ".oss-" in host else host
-        key = parts.path.lstrip("/")
-    elif parts.scheme in ("http", "https") and ".oss-" in host and host.endswith(".aliyuncs.com"):
+    else:
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname or ""
+        except ValueError:
+            raise ValidationError(field, url, _OSS_URL) from None
+        if parts.scheme not in ("http", "https") or ".oss-" not in host or not host.endswith(".aliyuncs.com"):
+            raise ValidationError(field, url, _OSS_URL)
         bucket = host.split(".oss-", 1)[0]
         key = unquote(parts.path.lstrip("/"))
-    else:
-        raise ValidationError(field, url, allowed)
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]", bucket):
         raise ValidationError(
-            field, url, f"{allowed}, with a bucket name of 3-63 lowercase letters, digits, '-'"
+            field, url, f"{_OSS_URL}, with a bucket name of 3-63 lowercase letters, digits, '-'"
         )
     if not key or key.endswith("/"):
-        raise ValidationError(field, url, f"{allowed}, naming an object (not a folder)")
+        raise ValidationError(field, url, f"{_OSS_URL}, naming an object (not a folder)")
+    problem = object_key_problem(key)
+    if problem:
+        raise ValidationError(field, url, f"{_OSS_URL} with a valid object key: {problem}")
     return bucket, key
+
+
+def json_value(field: str, text: str, what: str = "JSON") -> Any:
+    """Parse JSON text of at most MAX_JSON_TEXT characters, nested at most MAX_JSON_DEPTH deep."""
+    if len(text) > MAX_JSON_TEXT:
+        raise ValidationError(
+            field, f"<{len(text)} characters>", f"{what} of at most {MAX_JSON_TEXT} characters"
+        )
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValidationError(field, text, f"{what} ({err.msg} at char {err.pos})") from None
+    except RecursionError:
+        raise ValidationError(field, "<deeply nested JSON>", _TOO_DEEP) from None
+    check_depth(field, parsed)
+    return parsed
+
+
+def check_depth(field: str, value: Any) -> None:
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise ValidationError(field, "<deeply nested JSON>", _TOO_DEEP)
+
+
+def _depth(value: Any, limit: int = MAX_JSON_DEPTH + 1) -> int:
+    """Nesting depth of containers, counted no further than ``limit`` (so never a deep recursion)."""
+    if limit <= 0 or not isinstance(value, Mapping | list | tuple):
+        return 0
+    children = value.values() if isinstance(value, Mapping) else value
+    return 1 + max((_depth(c, limit - 1) for c in children), default=0)
+
+
+def json_object(field: str, value: Any) -> dict[str, Any]:
+    """A dict, or JSON text of an object; within the size and depth limits."""
+    parsed = json_value(field, value, "a JSON object") if isinstance(value, str) else value
+    if not isinstance(parsed, Mapping):
+        raise ValidationError(field, value, "a JSON object")
+    check_depth(field, parsed)
+    if (
+        not isinstance(value, str)
+        and len(json.dumps(parsed, ensure_ascii=False, default=str)) > MAX_JSON_TEXT
+    ):
+        raise ValidationError(
+            field, "<a large object>", f"a JSON object of at most {MAX_JSON_TEXT} characters"
+        )
+    return dict(parsed)
+
+
+def speakable_text(field: str, value: Any, low: int, high: int) -> str:
+    """Text to speak: ``low``..``high`` characters, with at least one letter or digit to say."""
+    value = length(field, value, low, high)
+    if not any(unicodedata.category(ch)[0] in "LN" for ch in value):
+        raise ValidationError(
+            field,
+            value,
+            "text with something to speak (letters or digits), not only whitespace, "
+            "punctuation, symbols or control characters",
+        )
+    return value
 
 
 # "MPS" (Media Processing) is the product's name; its SDK, endpoint and our ``api`` value say "mts".

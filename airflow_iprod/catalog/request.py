@@ -15,21 +15,33 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from pathlib import PurePosixPath
 from typing import Any
 
 from airflow_iprod.catalog import params as chk
-from airflow_iprod.catalog.params import ICE, MTS, MissingField, ValidationError, canonical_api
-from airflow_iprod.catalog.results import PLACEHOLDERS
+from airflow_iprod.catalog.params import (
+    ICE,
+    MTS,
+    MissingField,
+    ValidationError,
+    canonical_api,
+    json_object,
+)
+from airflow_iprod.catalog.results import PLACEHOLDERS, expand_placeholders
 from airflow_iprod.catalog.specs import AlgorithmSpec, spec_for, validate_job_params
 
 MAX_NAME = 100
 MAX_USER_DATA = 256
 MAX_ID = 128
-MAX_JSON_DEPTH = 64  # deeper JSON is refused rather than recursed into
 # MPS calls back through an MNS queue only: mns://<account>.mns.<region>.aliyuncs.com/queues/<name>.
 _MNS_QUEUE = re.compile(r"^mns://[^/\s]+/queues/[^/\s]+$")
 _API_LABEL = {ICE: "ICE", MTS: "MPS"}
-_TOO_DEEP = f"a JSON object nested at most {MAX_JSON_DEPTH} deep"
+# Parameters sent at the top level that belong inside one of the API's objects: refused (naming where
+# they go) rather than silently dropped, so a priority never looks honoured when it is not.
+_MISPLACED = {
+    ICE: {"Priority": "ScheduleConfig.Priority", "PipelineId": "ScheduleConfig.PipelineId"},
+    MTS: {"Priority": 'ScheduleParams, as {"Priority": 1..10}'},
+}
 
 
 @dataclass(frozen=True)
@@ -112,31 +124,6 @@ def _mns_queue(label: str, value: Any) -> str:
             label, value, "an MNS queue, mns://<account>.mns.<region>.aliyuncs.com/queues/<name>"
         )
     return value
-
-
-def json_object(label: str, value: Any) -> dict[str, Any]:
-    """A dict, or JSON text of an object, nested at most MAX_JSON_DEPTH deep."""
-    parsed = value
-    if isinstance(value, str):
-        try:
-            parsed = json.loads(value)
-        except json.JSONDecodeError as err:
-            raise ValidationError(label, value, f"a JSON object ({err.msg} at char {err.pos})") from None
-        except RecursionError:
-            raise ValidationError(label, "<deeply nested JSON>", _TOO_DEEP) from None
-    if not isinstance(parsed, Mapping):
-        raise ValidationError(label, value, "a JSON object")
-    if _depth(parsed) > MAX_JSON_DEPTH:
-        raise ValidationError(label, "<deeply nested JSON>", _TOO_DEEP)
-    return dict(parsed)
-
-
-def _depth(value: Any, limit: int = MAX_JSON_DEPTH + 1) -> int:
-    """Nesting depth of containers, counted no further than ``limit``."""
-    if limit <= 0 or not isinstance(value, Mapping | list):
-        return 0
-    children = value.values() if isinstance(value, Mapping) else value
-    return 1 + max((_depth(c, limit - 1) for c in children), default=0)
 
 
 def _json_text(check: Callable[[str, dict[str, Any]], None] | None = None) -> Callable[[str, Any], str]:
@@ -275,7 +262,6 @@ class SubmitRequest:
             if field.check is not None:
                 self._set(field.name, field.check(field.label(api), value))
         self._check_input(spec)
-        self._check_output(spec)
         if self.model_id and self.model_id not in spec.model_ids:
             allowed = (
                 f"one of {sorted(spec.model_ids)} or empty" if spec.model_ids else "empty (no other model)"
@@ -283,6 +269,7 @@ class SubmitRequest:
             raise ValidationError("ModelId", self.model_id, f"{allowed} for {spec.name}")
         params = validate_job_params(spec, self.job_params, model_id=self.model_id, api=api)
         object.__setattr__(self, "params", params)
+        self._check_output(spec)  # after JobParams: some choose the output's format (TTS format ...)
 
     def _set(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
@@ -298,10 +285,10 @@ class SubmitRequest:
 
     def _check_output(self, spec: AlgorithmSpec) -> None:
         if self.output_type == "OSS":
-            validate_output(spec, self.output, field=self.output_field)
+            validate_output(spec, self.output, field=self.output_field, params=self.params)
             return
         if self.output_url:
-            validate_output(spec, self.output_url, field="Output.OutputUrl")
+            validate_output(spec, self.output_url, field="Output.OutputUrl", params=self.params)
         elif spec.output_required or spec.output_ext:
             raise ValidationError(
                 "Output.OutputUrl",
@@ -365,6 +352,11 @@ class SubmitRequest:
         api = canonical_api(api)
         if not params.get("FunctionName"):
             raise MissingField("FunctionName")
+        for name, where in _MISPLACED[api].items():
+            if name in params:
+                raise ValidationError(
+                    name, params[name], f"not a top-level {_API_LABEL[api]} parameter: give it in {where}"
+                )
         objects: dict[str, dict[str, Any] | None] = {}
         values: dict[str, Any] = {}
         for field in request_fields():
@@ -373,7 +365,10 @@ class SubmitRequest:
                 continue
             head, _, leaf = path.partition(".")
             if not leaf:
-                values[field.name] = params.get(head)
+                # A JSON-object field may come flattened too (ScheduleParams.Priority=5).
+                values[field.name] = (
+                    _wire_object(params, head) if field.json and head not in params else params.get(head)
+                )
                 continue
             if head not in objects:
                 objects[head] = _wire_object(params, head)
@@ -425,9 +420,16 @@ def field_for_label(label: str) -> RequestField | None:
     return best[1] if best else None
 
 
-def validate_output(spec: AlgorithmSpec, output_url: str | None, *, field: str = "Output.Media") -> None:
-    """The output path: required unless the algorithm writes no file; placeholders known and,
-    where several files come out, the distinguishing placeholder present."""
+def validate_output(
+    spec: AlgorithmSpec,
+    output_url: str | None,
+    *,
+    field: str = "Output.Media",
+    params: Mapping[str, Any] | None = None,
+) -> None:
+    """The output path: required unless the algorithm writes no file; a valid object key (as Input);
+    placeholders known and balanced; where several files come out, the distinguishing placeholder
+    present; and a file extension, if any, that the algorithm writes with ``params`` (its JobParams)."""
     if not output_url:
         if spec.output_required:
             raise ValidationError(
@@ -435,11 +437,14 @@ def validate_output(spec: AlgorithmSpec, output_url: str | None, *, field: str =
             )
         return
     chk.split_oss_url(output_url, field=field)
+    known = ["{" + p + "}" for p in PLACEHOLDERS]
     for name in re.findall(r"\{([^{}]*)\}", output_url):
         if name not in PLACEHOLDERS:
-            raise ValidationError(
-                field, output_url, f"placeholders among {['{' + p + '}' for p in PLACEHOLDERS]}"
-            )
+            raise ValidationError(field, output_url, f"placeholders among {known}")
+    if re.search(r"[{}]", _PLACEHOLDER.sub("", output_url)):
+        raise ValidationError(
+            field, output_url, f"balanced placeholders among {known} (a '{{' or '}}' unpaired)"
+        )
     if spec.placeholder and "{" + spec.placeholder + "}" not in output_url:
         what = f" ({', '.join(spec.result_types)})" if spec.result_types else ""
         raise ValidationError(
@@ -447,3 +452,31 @@ def validate_output(spec: AlgorithmSpec, output_url: str | None, *, field: str =
             output_url,
             f"a path containing {{{spec.placeholder}}}: {spec.name} writes several files{what}",
         )
+    if params is not None:
+        _check_extension(spec, output_url, field, params)
+
+
+_PLACEHOLDER = re.compile(r"\{(?:" + "|".join(PLACEHOLDERS) + r")\}")
+
+
+def _check_extension(spec: AlgorithmSpec, output_url: str, field: str, params: Mapping[str, Any]) -> None:
+    """Each output file's name, placeholders filled, ends in an extension the algorithm writes, or has
+    none (the file then has the written format; the worker names no extension itself)."""
+    types = spec.result_types if "{resultType}" in output_url and spec.result_types else (None,)
+    name = output_url.rsplit("/", 1)[-1]
+    for result_type in types:
+        allowed = spec.writes(params, result_type)
+        if not allowed:
+            return  # no output file: the path is not used
+        filled = expand_placeholders(
+            name, source="source", timestamp=0, sequence_id=1, result_type=result_type
+        )
+        suffix = PurePosixPath(filled).suffix.lower()
+        if suffix and suffix not in allowed:
+            which = f" for resultType {result_type}" if result_type else ""
+            raise ValidationError(
+                field,
+                output_url,
+                f"a file name ending in {' or '.join(allowed)} (or no extension): {spec.name} writes "
+                f"{'/'.join(e.lstrip('.') for e in allowed)}{which} with these JobParams",
+            )

@@ -48,12 +48,37 @@ class AlgorithmSpec:
     # A rule across fields (e.g. one JobParams value allowed only with a ModelId): called with the
     # JobParams as given, as normalised, and the ModelId; raises ValidationError.
     cross_check: Callable[[Mapping[str, Any], dict[str, Any], str | None], None] | None = None
+    # The extensions the output file may have, given the normalised JobParams and the file's resultType
+    # (None unless the path has {resultType}); None: ``output_ext`` alone. What each local algorithm
+    # writes (local/algorithms/*); a path whose file name has no extension gets the written format.
+    output_exts: Callable[[Mapping[str, Any], str | None], tuple[str, ...]] | None = None
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
 
     def params_for(self, api: str) -> tuple[Param, ...]:
         return tuple(p for p in self.params if api in p.apis)
+
+    def writes(self, params: Mapping[str, Any], result_type: str | None = None) -> tuple[str, ...]:
+        """The extensions an output file of this job may have (empty: the algorithm writes no file)."""
+        if self.output_exts is not None:
+            return self.output_exts(params, result_type)
+        return (self.output_ext,) if self.output_ext else ()
+
+    def media_params(self, params: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+        """The secondary inputs in normalised JobParams: (field label, object URL, media kind), to be
+        probed like Input (AudioMixing's ``inputs[i].file``, VideoGreenScreenMatting's ``bgimage``)."""
+        found: list[tuple[str, str, str]] = []
+        for param in self.params:
+            value = params.get(param.alias_of or param.name)
+            if param.media is None or value is None:
+                continue
+            if isinstance(value, str):
+                found.append((f"JobParams.{param.name}", value, param.media))
+            else:
+                for i, item in enumerate(value):
+                    found.append((f"JobParams.{param.name}[{i}].file", item["file"], param.media))
+        return found
 
 
 _BOTH = frozenset(APIS)
@@ -66,6 +91,25 @@ _TRACK = Param(
     "'main': only the main caption track; absent: every caption in the region.",
     choices=("main",),
 )
+
+
+def _by_param(
+    name: str, exts: Mapping[Any, str]
+) -> Callable[[Mapping[str, Any], str | None], tuple[str, ...]]:
+    """The output extension chosen by one JobParams value (Cover's Model, TTS's format)."""
+    return lambda params, _type: (exts[params[name]],)
+
+
+def _asr_exts(params: Mapping[str, Any], result_type: str | None) -> tuple[str, ...]:
+    # With {resultType} in the path ASR writes both transcripts, each under its own type.
+    return (f".{result_type or params['format']}",)
+
+
+def _green_screen_exts(params: Mapping[str, Any], _type: str | None) -> tuple[str, ...]:
+    return (".mp4",) if params.get("bgimage") else (".webm",)  # no background: WebM with alpha
+
+
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")  # what the image algorithms encode
 
 
 def _caption_spec(name: str, apis: frozenset[str], title: str, roi: Param, lang: Param) -> AlgorithmSpec:
@@ -81,6 +125,7 @@ _SPECS: tuple[AlgorithmSpec, ...] = (
         "video",
         ".png",
         placeholder="sequenceId",
+        output_exts=_by_param("Model", {"": ".png", "gif": ".gif"}),
         params=(
             Param(
                 "Model",
@@ -198,12 +243,14 @@ _SPECS: tuple[AlgorithmSpec, ...] = (
         "Green-screen matting",
         "video",
         ".mp4",
+        output_exts=_green_screen_exts,
         params=(
             Param(
                 "bgimage",
                 "string",
-                "Background image URL; without it the output is WebM with alpha.",
+                "Background image URL; without it the output is WebM with alpha (.webm).",
                 check=chk.url,
+                media="image",
             ),
         ),
     ),
@@ -274,6 +321,7 @@ _SPECS: tuple[AlgorithmSpec, ...] = (
                 'The track to mix in: [{"file": "oss://bucket/key"}] (one track).',
                 required=True,
                 check=chk.mix_inputs,
+                media="audio",
             ),
         ),
     ),
@@ -286,10 +334,23 @@ _SPECS: tuple[AlgorithmSpec, ...] = (
         placeholder="resultType",
         result_types=("vocals", "accompaniment"),
     ),
-    AlgorithmSpec("ImageMatting", _MTS_ONLY, "Portrait matting", "image", ".png"),
-    AlgorithmSpec("ImageH2V", _MTS_ONLY, "Image landscape to portrait", "image", ".png"),
-    AlgorithmSpec("ImageDelogo", _MTS_ONLY, "Image logo removal", "image", ".png"),
-    AlgorithmSpec("ImageCartoonize", _MTS_ONLY, "Image cartoon style", "image", ".png"),
+    # Matting keeps an alpha channel: PNG or WebP only.
+    AlgorithmSpec(
+        "ImageMatting",
+        _MTS_ONLY,
+        "Portrait matting",
+        "image",
+        ".png",
+        output_exts=lambda _p, _t: (".png", ".webp"),
+    ),
+    *(
+        AlgorithmSpec(name, _MTS_ONLY, title, "image", ".png", output_exts=lambda _p, _t: IMAGE_EXTS)
+        for name, title in (
+            ("ImageH2V", "Image landscape to portrait"),
+            ("ImageDelogo", "Image logo removal"),
+            ("ImageCartoonize", "Image cartoon style"),
+        )
+    ),
     AlgorithmSpec("VideoSplit", _MTS_ONLY, "Slide video split", "video", ".mp4", placeholder="sequenceId"),
     AlgorithmSpec(
         "ASR",
@@ -297,6 +358,8 @@ _SPECS: tuple[AlgorithmSpec, ...] = (
         "Speech recognition",
         "audio",
         ".srt",
+        output_exts=_asr_exts,
+        result_types=("srt", "json"),
         params=(
             Param("lang", "string", "Speech language: zh or en.", default="zh", choices=("zh", "en")),
             Param(
@@ -317,13 +380,14 @@ _SPECS: tuple[AlgorithmSpec, ...] = (
             "text",
             ".wav",
             input_required=False,
+            output_exts=_by_param("format", {"wav": ".wav", "mp3": ".mp3"}),
             params=(
                 Param(
                     "text",
                     "string",
-                    "The text to speak (1 to 10000 characters).",
+                    "The text to speak (1 to 10000 characters, with letters or digits to say).",
                     required=True,
-                    check=lambda f, v: chk.length(f, v, 1, 10000),
+                    check=lambda f, v: chk.speakable_text(f, v, 1, 10000),
                 ),
                 Param("voice", "string", "Voice name.", default="en-us"),
                 Param("speech_rate", "number", "Speaking rate multiplier.", default=1.0, min=0.5, max=2.0),
@@ -368,16 +432,7 @@ def spec_for(function_name: str, api: str) -> AlgorithmSpec:
 def parse_job_params(job_params: str | Mapping[str, Any] | None) -> dict[str, Any]:
     if job_params is None or job_params == "":
         return {}
-    if isinstance(job_params, str):
-        try:
-            job_params = json.loads(job_params)
-        except json.JSONDecodeError as err:
-            raise ValidationError(
-                "JobParams", job_params, f"a JSON object ({err.msg} at char {err.pos})"
-            ) from None
-    if not isinstance(job_params, Mapping):
-        raise ValidationError("JobParams", job_params, "a JSON object")
-    return dict(job_params)
+    return chk.json_object("JobParams", job_params)
 
 
 def validate_job_params(

@@ -121,6 +121,10 @@ def _read_json_arg(flag: str, value: str | None) -> str | None:
         return path.read_text(encoding="utf-8")
     except OSError as err:
         raise UsageError(f"{flag}={value}: cannot read {path}: {err.strerror or err}") from None
+    except UnicodeDecodeError as err:
+        raise UsageError(
+            f"{flag}={value}: {path} is not UTF-8 text (byte {err.start}): JSON must be UTF-8"
+        ) from None
 
 
 def submit_fields(args: argparse.Namespace) -> dict[str, Any]:

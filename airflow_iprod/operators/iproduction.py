@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import json
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -173,6 +175,12 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
         self._submitted_at: float | None = None  # epoch seconds; bounds MPS output lookup
         self._result: dict[str, Any] | None = None
         self._request: catalog.SubmitRequest | None = None
+        # JobParams values given as templates: rendered to text, read back as JSON at execute ("5" -> 5).
+        self._templated_params = (
+            {k for k, v in self.job_params.items() if not is_literal(v)}
+            if isinstance(self.job_params, Mapping)
+            else set()
+        )
         self._validate_literal_values()
 
     __init__.__signature__ = _with_submit_keywords(__init__)  # type: ignore[attr-defined]
@@ -195,9 +203,25 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
                     fields[key] = f"oss://stand-in-bucket/stand-in-output{hole}{spec.output_ext or ''}"
                 else:
                     fields[key] = None
+        if isinstance(fields["job_params"], Mapping) and self._templated_params:
+            fields["job_params"] = self._params_with_templates(fields["job_params"], stand_ins=stand_ins)
         if fields["input"] is not None:
             fields["input"] = resolve_input(fields["input"], fields["input_type"])
         return fields
+
+    def _params_with_templates(self, params: Mapping[str, Any], *, stand_ins: bool) -> dict[str, Any]:
+        """At parse time the templated values are left out (their defaults stand in); after rendering,
+        a non-text field a template turned into text is read as JSON: ``"{{ params.fps }}"`` gives 5."""
+        spec = catalog.spec_for(self.function_name, self.api)
+        out = dict(params)
+        for key in self._templated_params & set(out):
+            param = spec.param(key)
+            if stand_ins:
+                del out[key]
+            elif isinstance(out[key], str) and param is not None and param.type != "string":
+                with contextlib.suppress(ValueError):  # not JSON: left as given, the catalog says why
+                    out[key] = json.loads(out[key])
+        return out
 
     def _build_request(self, fields: dict[str, Any]) -> catalog.SubmitRequest:
         return catalog.SubmitRequest(api=self.api, function_name=self.function_name, **fields)
@@ -206,9 +230,13 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
         """Fail at DAG parse time on values already known to be wrong."""
         if not (is_literal(self.function_name) and is_literal(self.api)):
             return
-        catalog.spec_for(self.function_name, self.api)
-        if not is_literal(self.job_params):
-            return  # typed params may be templated; all is checked after rendering
+        spec = catalog.spec_for(self.function_name, self.api)
+        if isinstance(self.job_params, Mapping):
+            required = {p.name for p in spec.params_for(self.api) if p.required}
+            if required & self._templated_params:
+                return  # a required value is still a template: checked after rendering
+        elif not is_literal(self.job_params):
+            return  # JobParams as one template: all is checked after rendering
         self._build_request(self._request_fields(stand_ins=True))
 
     # ------------------------------------------------------------------ hook

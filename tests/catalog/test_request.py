@@ -20,7 +20,7 @@ SAMPLES = {
     "output_type": "OSS",
     "output_biz": "VOD",
     "output_url": None,  # only with output_type Media: see test_media_output
-    "job_params": "{}",
+    "job_params": '{"inputs": [{"file": "oss://bkt/in/music.wav"}]}',
     "name": "nightly",
     "template_id": "tpl-1",
     "model_id": None,  # no model for these algorithms: see the specs tests
@@ -30,7 +30,7 @@ SAMPLES = {
     "notify_url": "mns://1234.mns.cn-shanghai.aliyuncs.com/queues/done",
     "schedule_params": '{"Priority":2}',
 }
-FUNCTION = {ICE: "SpeechDenoise", MTS: "AudioBeatDetection"}
+FUNCTION = {ICE: "AudioMixing", MTS: "AudioMixing"}
 
 
 def _sample_request(api: str) -> SubmitRequest:
@@ -59,7 +59,7 @@ def test_every_field_is_an_operator_keyword_and_a_template_field():
             assert field.operator_attr in cls.template_fields
     request = _sample_request(ICE)
     given = {f.name: getattr(request, f.name) for f in catalog.request_fields()}
-    task = IProductionJobOperator(task_id="t", function_name="SpeechDenoise", **given)
+    task = IProductionJobOperator(task_id="t", function_name=FUNCTION[ICE], **given)
     assert task.output_media == SAMPLES["output"] and task.pipeline_id == SAMPLES["pipeline_id"]
 
 
@@ -68,12 +68,12 @@ def test_every_field_is_a_cli_flag():
 
     parser = argparse.ArgumentParser()
     add_submit_arguments(parser)
-    argv = ["SpeechDenoise"]
+    argv = [FUNCTION[ICE]]
     for field in catalog.request_fields():
         argv += [field.cli_flag, str(SAMPLES[field.name] or "x")]
     got = submit_fields(parser.parse_args(argv))
     assert set(got) == {f.name for f in catalog.request_fields()}
-    assert got["output_biz"] == "VOD" and got["job_params"] == "{}"
+    assert got["output_biz"] == "VOD" and got["job_params"] == SAMPLES["job_params"]
 
 
 @pytest.mark.parametrize("api", [ICE, MTS])

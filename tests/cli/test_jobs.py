@@ -130,6 +130,40 @@ def test_bad_input_exits_2_and_creates_no_job(
     assert local_engine.engine.jobs.count() == before
 
 
+CLI_BAD_VALUES = [
+    # (id, extra argv, the flag and field the message must lead with)
+    ("output-dotdot", ["--output", "oss://media/cli/../c.srt"], "--output: Output.Media="),
+    ("output-nul", ["--output", "oss://media/cli/a\x00.srt"], "--output: Output.Media="),
+    ("output-too-long", ["--output", "oss://media/" + "k" * 2000 + ".srt"], "--output: Output.Media="),
+    ("output-extension", ["--output", "oss://media/cli/c.mp4"], "--output: Output.Media="),
+    ("unbalanced-placeholder", ["--output", "oss://media/cli/{source.srt"], "--output: Output.Media="),
+    ("input-dotdot", ["--input", "oss://media/./a.mp4"], "--input: Input.Media="),
+    ("fps-text", ["--params", '{"fps": "5"}'], "--params: JobParams.fps="),
+    ("deep-json", ["--params", '{"fps": ' + "[" * 3000 + "]" * 3000 + "}"], "--params: JobParams="),
+    ("huge-number", ["--params", '{"fps": 1e400}'], "--params: JobParams.fps="),
+    ("priority-text", ["--priority", "x"], "--priority: ScheduleConfig.Priority="),
+    ("pipeline-too-long", ["--pipeline-id", "p" * 200], "--pipeline-id: ScheduleConfig.PipelineId="),
+]
+
+
+@pytest.mark.parametrize(("extra", "lead"), [pytest.param(*c[1:], id=c[0]) for c in CLI_BAD_VALUES])
+def test_every_bad_value_exits_2_naming_its_flag(capsys: pytest.CaptureFixture[str], extra: list[str],
+                                                 lead: str) -> None:  # fmt: skip
+    """Refused before any connection is looked up: the connection named here does not exist."""
+    base = ["--input", "oss://media/cli/clip.mp4", "--output", "oss://media/cli/out/c.srt"]
+    code, out, err = _cli(capsys, "submit", "CaptionExtraction", *base, *extra, "--conn-id", "iprod_nowhere")
+    assert (code, out) == (EXIT_USAGE, "") and err.startswith(f"error: {lead}"), err
+    assert "Traceback" not in err
+
+
+def test_a_params_file_that_is_not_utf8_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    params = tmp_path / "params.json"
+    params.write_bytes(b"\xff\xfe{}")
+    argv = ["--input", "oss://media/a.mp4", "--output", "oss://media/c.srt", "--params", f"@{params}"]
+    code, _, err = _cli(capsys, "submit", "CaptionExtraction", *argv, "--conn-id", "iprod_nowhere")
+    assert code == EXIT_USAGE and "not UTF-8" in err
+
+
 def test_mps_text_to_speech(
     capsys: pytest.CaptureFixture[str], local_engine: EngineHandle, conn: str
 ) -> None:
