@@ -119,7 +119,8 @@ def mts_client_for(handle: EngineHandle, **config: Any) -> Any:
 
 @pytest.fixture(scope="session")
 def local_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineHandle]:
-    handle = _start(tmp_path_factory.mktemp("iprod-engine"))
+    # A PipelineId must exist: the flow tests submit to these two besides "default".
+    handle = _start(tmp_path_factory.mktemp("iprod-engine"), pipelines={"pipe-a": 10, "mps-pipe": 10})
     yield handle
     handle.engine.stop()
 

@@ -29,6 +29,18 @@ class Headers(dict[str, str]):
         return super().get(key.lower(), default)
 
 
+@dataclass(frozen=True)
+class TransportProblem:
+    """A request the HTTP server could not take as sent (request line or headers too long, body too
+    large, bad framing). It still goes to the RPC or OSS edge, which answers it in its own error body
+    (JSON or XML) with these codes instead of http.server's HTML page, which no SDK can read."""
+
+    status: int
+    message: str
+    rpc_code: str = "InvalidParameter"
+    oss_code: str = "InvalidArgument"
+
+
 @dataclass
 class HttpRequest:
     method: str
@@ -40,6 +52,7 @@ class HttpRequest:
     # ``body`` -- exactly the body bytes, then EOF (the server de-frames Content-Length / chunked). The server
     # should pass it for object uploads so a large PutObject/UploadPart is never held in memory.
     body_stream: BinaryIO | None = None
+    problem: TransportProblem | None = None  # set by the server: answer with this error, nothing else
 
     @property
     def path(self) -> str:

@@ -142,6 +142,24 @@ def check_input(spec: Any, path: Path, url: str, field: str = "Input.Media") -> 
     return fmt
 
 
+def check_media(path: Path, url: str, field: str, kind: str, function_name: str) -> str | None:
+    """Raise InputProblem unless ``path`` is a non-empty ``kind`` file (audio, image ...): a secondary
+    input of ``function_name`` (a JobParams URL); return the sniffed format."""
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    if not head:
+        raise InputProblem(
+            f"{field}={url!r} is an empty object; {function_name} needs a non-empty {kind} file."
+        )
+    fmt = sniff(head)
+    if not _kind_ok(kind, fmt):
+        raise InputProblem(
+            f"{field}={url!r} is {fmt or 'not a recognised media file'}; {function_name} needs a {kind} file "
+            f"here ({', '.join(sorted(_allowed(kind)))})."
+        )
+    return fmt
+
+
 def _rates_text(spec: Any) -> str:
     rates = tuple(getattr(spec, "input_rates", None) or ())
     return f" at {' or '.join(str(r) for r in rates)} Hz" if rates else ""

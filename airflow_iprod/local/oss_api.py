@@ -264,6 +264,8 @@ def _refuse_unserved_headers(request: HttpRequest) -> None:
 
 
 def _answer(request: HttpRequest, config: EngineConfig, store: ObjectStore) -> HttpResponse:
+    if request.problem is not None:  # refused by the HTTP server (too large, bad framing)
+        raise OssError(request.problem.status, request.problem.oss_code, request.problem.message)
     bucket, key = route(request, config)
     cred = oss_signing.verify(request, config, bucket, key)
     level = SERVICE if bucket is None else BUCKET if key is None else OBJECT

@@ -75,6 +75,8 @@ class RpcEdge:
     def handle(self, request: HttpRequest) -> HttpResponse:
         request_id = rpc_errors.new_request_id()
         try:
+            if request.problem is not None:
+                raise ApiError(request.problem.rpc_code, request.problem.message, request.problem.status)
             params = request_params(request)
             action = request.headers.get("x-acs-action") or params.get("Action") or ""
             version = request.headers.get("x-acs-version") or params.get("Version") or ""

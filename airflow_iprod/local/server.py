@@ -7,13 +7,18 @@ stream so large uploads are never held in memory. Responses may be bytes or a fi
 
 from __future__ import annotations
 
+import http.client
 from collections.abc import Callable
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import BinaryIO
+from typing import Any, BinaryIO
+from urllib.parse import parse_qsl, urlsplit
 
-from airflow_iprod.local.http import Headers, HttpRequest, HttpResponse
+from airflow_iprod.local.http import Headers, HttpRequest, HttpResponse, TransportProblem
 
 MAX_RPC_BODY = 10 << 20
+MAX_LINE = 65536  # http.server's limit on the request line and on each header line
+MAX_SKIPPED = 16 << 20  # an over-long request line is read (and dropped) up to this much
 COPY_CHUNK = 1 << 20
 
 
@@ -87,14 +92,24 @@ class _Handler(BaseHTTPRequestHandler):
         chunked = "chunked" in (headers.get("transfer-encoding") or "").lower()
         try:
             length = int(length_text) if length_text else None
+            if length is not None and length < 0:
+                raise ValueError(length_text)
         except ValueError:
-            self.send_error(400, "bad Content-Length")
+            self._refuse(
+                request, TransportProblem(400, f"Content-Length={length_text!r} is not valid: a byte count")
+            )
             return
         reader = BodyReader(self.rfile, length, chunked)
         if self.server.is_rpc(request):
             if length is not None and length > MAX_RPC_BODY:
-                self.send_error(413)
-                self.close_connection = True
+                self._refuse(
+                    request,
+                    TransportProblem(
+                        413,
+                        f"the request body has {length} bytes; at most {MAX_RPC_BODY}",
+                        oss_code="EntityTooLarge",
+                    ),
+                )
                 return
             request.body = reader.read()
         else:
@@ -105,6 +120,49 @@ class _Handler(BaseHTTPRequestHandler):
         except (OSError, ValueError):
             self.close_connection = True
         self._write(response)
+
+    def _refuse(self, request: HttpRequest, problem: TransportProblem) -> None:
+        """Answer ``problem`` through the edge the request was for, then close (its body is unread)."""
+        request.problem = problem
+        self.close_connection = True
+        self._write(self.server.dispatch(request))
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (request line or headers too long, bad syntax) in the cloud's
+        error body, JSON for RPC and XML for OSS, instead of an HTML page."""
+        try:
+            request = self._unparsed_request(code)
+            what = message or HTTPStatus(code).phrase
+            problem = TransportProblem(code, _problem_text(code, what, request))
+        except Exception:  # the connection is beyond use: http.server's plain refusal will do
+            super().send_error(code, message, explain)
+            return
+        self._refuse(request, problem)
+
+    def _unparsed_request(self, code: int) -> HttpRequest:
+        """What can be known of a request http.server refused: method, (truncated) target, headers."""
+        raw: bytes = getattr(self, "raw_requestline", b"") or b""
+        if code == HTTPStatus.REQUEST_URI_TOO_LONG:
+            ended, skipped = raw.endswith(b"\n"), len(raw)
+            while not ended and skipped < MAX_SKIPPED:  # the rest of the line, dropped
+                more = self.rfile.readline(MAX_LINE + 1)
+                skipped += len(more)
+                ended = not more or more.endswith(b"\n")
+            parsed = http.client.parse_headers(self.rfile)  # type: ignore[arg-type]
+            header_items: Any = parsed.items()
+        else:
+            header_items = self.headers.items() if getattr(self, "headers", None) is not None else ()
+        words = raw.decode("latin-1").split()
+        headers = Headers()
+        for name, value in header_items:
+            headers[name] = value
+        self.command = ""  # not HEAD: the error body is always sent
+        return HttpRequest(
+            method=words[0] if words else "GET",
+            target=words[1] if len(words) > 1 else "/",
+            headers=headers,
+            client=self.client_address[0],
+        )
 
     def _write(self, response: HttpResponse) -> None:
         # send_response_only: send_response would add a second Date/Server next to the handler's own.
@@ -151,6 +209,18 @@ def _copy(src: BinaryIO, dest: BinaryIO, count: int) -> None:
             break
         dest.write(chunk)
         left -= len(chunk)
+
+
+def _problem_text(code: int, what: str, request: HttpRequest) -> str:
+    if code != HTTPStatus.REQUEST_URI_TOO_LONG:
+        return f"the request cannot be read: {what}"
+    pairs = parse_qsl(urlsplit(request.target).query, keep_blank_values=True)
+    name, value = max(pairs, key=lambda p: len(p[1]), default=("", ""))
+    culprit = f"; parameter {name} alone has {len(value)}+ characters" if name else ""
+    return (
+        f"the request line is longer than {MAX_LINE} bytes{culprit} (shorten the values; a JobParams "
+        "text may be long, but a request line may not)"
+    )
 
 
 class EngineHTTPServer(ThreadingHTTPServer):

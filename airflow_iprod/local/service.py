@@ -8,12 +8,14 @@ the output bucket exists. Refusals are ``service_errors`` exceptions; no HTTP he
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from airflow_iprod import catalog
 from airflow_iprod.catalog import SubmitRequest
 from airflow_iprod.local import algorithms
 from airflow_iprod.local.algorithms.base import AlgorithmError, UnsupportedOption
 from airflow_iprod.local.faults import Faults
-from airflow_iprod.local.input_check import check_input
+from airflow_iprod.local.input_check import check_input, check_media
 from airflow_iprod.local.job_store import Job, JobStore, new_id
 from airflow_iprod.local.media_assets import MediaAssets
 from airflow_iprod.local.objects import ObjectStore
@@ -47,7 +49,9 @@ class JobService:
     def submit(self, req: SubmitRequest) -> str:
         """Queue the job ``req`` asks for; returns its JobId."""
         self._check_runs_locally(req)
+        self._check_pipeline(req)
         input_url = self._resolve_input(req)
+        self._check_media_params(req)
         self._check_output(req)
         job = Job(
             job_id=new_id(),
@@ -96,6 +100,42 @@ class JobService:
         except AlgorithmError as err:
             raise InvalidRequest(str(err)) from None
 
+    def _check_pipeline(self, req: SubmitRequest) -> None:
+        """A PipelineId must name a pipeline of this engine: the default one or one configured
+        (``EngineConfig.pipelines``), as the cloud knows only the pipelines created in the console."""
+        if not req.pipeline_id:
+            return
+        known = sorted({DEFAULT_PIPELINE, *self.scheduler.config.pipelines})
+        if req.pipeline_id not in known:
+            field = "ScheduleConfig.PipelineId" if req.api == catalog.ICE else "PipelineId"
+            raise InvalidRequest(
+                f"{field}={req.pipeline_id!r} is not valid: a pipeline of this engine, one of {known} "
+                "(leave it empty for the default pipeline)"
+            )
+
+    def _object_path(self, url: str, field: str, shown: str) -> Path:
+        bucket, key = catalog.split_oss_url(url, field=field)
+        try:
+            return self.objects.path_for(bucket, key)
+        except OssError as err:
+            raise InvalidRequest(
+                f"{field}={shown!r} is not valid: no such object in the "
+                f"local object store ({err.code}: bucket {bucket!r}, key {key!r}); upload it first."
+            ) from None
+
+    def _check_media_params(self, req: SubmitRequest) -> None:
+        """Secondary inputs (AudioMixing's track, a green-screen background) exist and are the right
+        kind, as Input is; the worker would otherwise fail them after queueing."""
+        for field, url, kind in req.spec.media_params(req.params):
+            try:
+                catalog.split_oss_url(url, field=field)
+            except catalog.ValidationError:
+                raise NotAvailableLocally(
+                    f"{field}={url!r}: the local engine reads only objects of its own store (an oss:// "
+                    "URL, or http(s)://BUCKET.oss-REGION.aliyuncs.com/KEY); the cloud fetches other URLs"
+                ) from None
+            check_media(self._object_path(url, field, url), url, field, kind, req.function_name)
+
     def _resolve_input(self, req: SubmitRequest) -> str:
         """The input's ``oss://bucket/key`` (a media ID resolved), after checking the object fits."""
         given, field = req.input, req.input_field
@@ -110,13 +150,7 @@ class JobService:
                 )
             url = asset.input_url
         bucket, key = catalog.split_oss_url(url, field=field)
-        try:
-            path = self.objects.path_for(bucket, key)
-        except OssError as err:
-            raise InvalidRequest(
-                f"{field}={given!r} is not valid: no such object in the "
-                f"local object store ({err.code}: bucket {bucket!r}, key {key!r}); upload it first."
-            ) from None
+        path = self._object_path(url, field, given)
         check_input(req.spec, path, given, field)
         return f"oss://{bucket}/{key}"
 
