@@ -29,7 +29,7 @@ import airflow_iprod
 from airflow_iprod.local.config import EngineConfig
 from airflow_iprod.local.faults import Faults
 from airflow_iprod.local.job_store import ANALYZING, FAIL, FINISHED, QUEUING, SUCCESS, Job, JobStore
-from airflow_iprod.local.worker import OUTCOME_FILE, TASK_FILE, write_json
+from airflow_iprod.local.worker import ENGINE_PID_ENV, OUTCOME_FILE, TASK_FILE, write_json
 
 CANCEL_CODE = "Cancelled"
 CANCEL_MESSAGE = "The job was cancelled by CancelIProductionJob."
@@ -258,6 +258,7 @@ class Scheduler:
         src_root = str(Path(airflow_iprod.__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (src_root, env.get("PYTHONPATH")) if p)
         env.setdefault("OMP_NUM_THREADS", str(threads))
+        env[ENGINE_PID_ENV] = str(os.getpid())
         proc = subprocess.Popen(
             [self.config.python or sys.executable, "-m", "airflow_iprod.local.worker", str(workdir)],
             stdout=log,

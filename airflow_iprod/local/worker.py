@@ -28,12 +28,15 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+ENGINE_PID_ENV = "IPROD_ENGINE_PID"  # set by the scheduler: the engine this worker belongs to
+
+
 def _watch_parent(parent_pid: int) -> None:
     """Exit when the engine that started us is gone, so an orphan never commits stale outputs."""
     while True:
-        time.sleep(0.5)
         if os.getppid() != parent_pid:
             os._exit(3)
+        time.sleep(0.5)
 
 
 def _link_or_copy(src: Path, dest: Path) -> Path:
@@ -189,7 +192,9 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m airflow_iprod.local.worker <workdir>", file=sys.stderr)
         return 2
     workdir = Path(args[0])
-    parent = os.getppid()
+    # The engine's pid from the environment, not getppid(): an engine killed while this process was
+    # still starting would otherwise leave us watching init, forever.
+    parent = int(os.environ.get(ENGINE_PID_ENV) or os.getppid())
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     outcome = run_task(workdir)
     write_json(workdir / OUTCOME_FILE, outcome)
