@@ -125,7 +125,9 @@ class _Handler(BaseHTTPRequestHandler):
         """Answer ``problem`` through the edge the request was for, then close (its body is unread)."""
         request.problem = problem
         self.close_connection = True
-        self._write(self.server.dispatch(request))
+        response = self.server.dispatch(request)
+        response.headers["Connection"] = "close"  # or a pooling client resends on the closed socket
+        self._write(response)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """http.server's own refusals (request line or headers too long, bad syntax) in the cloud's

@@ -345,7 +345,7 @@ def bad_requests(draw: st.DrawFn) -> tuple[str, dict[str, str], str]:
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
-    database=None,  # nothing written to the tree; a failure prints its example
+    database=None,  # no example database: a failure prints its example, the next run starts fresh
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(case=bad_requests())
