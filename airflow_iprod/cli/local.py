@@ -63,6 +63,14 @@ def add_start_arguments(start: argparse.ArgumentParser) -> None:
         help="bucket to create at start (repeatable; default: media)",
     )
     start.add_argument(
+        "--pipeline",
+        action="append",
+        default=None,
+        metavar="ID[=CONCURRENCY]",
+        help="a PipelineId jobs may name, besides 'default' (repeatable; concurrency default 10, never "
+        "above --workers); env IPROD_LOCAL_PIPELINES, comma-separated",
+    )
+    start.add_argument(
         "--ready-file",
         type=Path,
         default=None,
@@ -70,6 +78,26 @@ def add_start_arguments(start: argparse.ArgumentParser) -> None:
         "as JSON (mode 600)",
     )
     add_fault_arguments(start)
+
+
+def parse_pipelines(specs: list[str]) -> dict[str, int]:
+    """``["pipe-a", "bulk=2"]`` -> {"pipe-a": 10, "bulk": 2}: the PipelineIds the engine knows."""
+    out: dict[str, int] = {}
+    for spec in (s.strip() for s in specs):
+        if not spec:
+            continue
+        name, sep, number = spec.partition("=")
+        name = name.strip()
+        if not name or len(name) > 128 or not (number.strip().isdigit() if sep else True):
+            raise ValueError(
+                f"--pipeline={spec!r} is not valid: ID or ID=CONCURRENCY (an ID of 1-128 characters, "
+                "a concurrency of 1 or more)"
+            )
+        concurrency = int(number) if sep else 10
+        if concurrency < 1:
+            raise ValueError(f"--pipeline={spec!r} is not valid: a concurrency of 1 or more")
+        out[name] = concurrency
+    return out
 
 
 def connection_info(endpoint: str, key_id: str, secret: str, region: str) -> dict[str, object]:
@@ -161,8 +189,18 @@ def start_engine(args: argparse.Namespace) -> int:
     except FaultFlagError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    try:
+        pipelines = parse_pipelines(args.pipeline or (_env("PIPELINES") or "").split(","))
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     config = EngineConfig(
-        data_dir=args.data_dir.resolve(), host=args.host, port=args.port, region=args.region, faults=faults
+        data_dir=args.data_dir.resolve(),
+        host=args.host,
+        port=args.port,
+        region=args.region,
+        faults=faults,
+        pipelines=pipelines,
     )
     if args.workers > 0:
         config.workers = args.workers

@@ -110,7 +110,7 @@ class JobService:
             field = "ScheduleConfig.PipelineId" if req.api == catalog.ICE else "PipelineId"
             raise InvalidRequest(
                 f"{field}={req.pipeline_id!r} is not valid: a pipeline of this engine, one of {known} "
-                "(leave it empty for the default pipeline)"
+                "(empty for the default pipeline; `airflow-iprod local start --pipeline ID` adds one)"
             )
 
     def _object_path(self, url: str, field: str, shown: str) -> Path:

@@ -110,3 +110,12 @@ def test_local_start_prints_what_to_use_and_keeps_its_key(tmp_path: Path) -> Non
         assert _query_answers(chosen) == "NotFound"
     finally:
         _stop(proc)
+
+
+def test_pipeline_flags_name_the_pipelines_jobs_may_use() -> None:
+    from airflow_iprod.cli.local import parse_pipelines
+
+    assert parse_pipelines(["pipe-a", " bulk=2 ", ""]) == {"pipe-a": 10, "bulk": 2}
+    for bad in ("=3", "x=0", "x=two", "p" * 129):
+        with pytest.raises(ValueError, match="--pipeline="):
+            parse_pipelines([bad])
