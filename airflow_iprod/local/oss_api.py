@@ -271,9 +271,10 @@ def _answer(request: HttpRequest, config: EngineConfig, store: ObjectStore) -> H
     level = SERVICE if bucket is None else BUCKET if key is None else OBJECT
     if key is not None:
         validate_key(key)
-    _refuse_unserved_headers(request)
     call = Call(request, config, store, cred, bucket or "", key or "")
-    return _handler(call, level)(call)
+    handler = _handler(call, level)
+    _refuse_unserved_headers(request)
+    return handler(call)
 
 
 def handle(request: HttpRequest, config: EngineConfig, store: ObjectStore) -> HttpResponse:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from urllib.parse import unquote
 
 from airflow_iprod.local.http import HttpResponse
 from airflow_iprod.local.object_db import BucketInfo, ObjectInfo
@@ -179,19 +178,18 @@ def list_objects(call: Call) -> HttpResponse:
 
 
 def delete_multiple(call: Call) -> HttpResponse:
+    """DeleteMultipleObjects. ``encoding-type=url`` is how the response names keys; the request's keys are
+    plain XML text (both oss2 and alibabacloud_oss_v2 send them so), never percent-decoded."""
     root = parse_xml(call.request, "Delete")
-    url = call.params.get("encoding-type") == "url"
+    enc = encoder(call.params)
     quiet = (root.findtext("Quiet") or "false").strip().lower() == "true"
     keys = [(o.findtext("Key") or "") for o in root.findall("Object")]
     if not keys or len(keys) > 1000:
         raise OssError(400, "MalformedXML", "DeleteMultipleObjects takes 1 to 1000 <Object><Key> entries.")
     call.store.bucket(call.bucket)
-    done = []
-    for raw in keys:
-        key = unquote(raw) if url else raw
+    for key in keys:
         call.store.delete_object(call.bucket, key)
-        done.append(raw)
-    body = "<DeleteResult>" + (xml("EncodingType", "url") if url else "")
+    body = "<DeleteResult>" + (xml("EncodingType", "url") if "encoding-type" in call.params else "")
     if not quiet:
-        body += "".join(f"<Deleted>{xml('Key', k)}</Deleted>" for k in done)
+        body += "".join(f"<Deleted>{xml('Key', enc(k))}</Deleted>" for k in keys)
     return xml_response(body + "</DeleteResult>")

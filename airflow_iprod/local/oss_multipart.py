@@ -23,6 +23,7 @@ from airflow_iprod.local.oss_wire import (
     no_content,
     parse_xml,
     read_small_body,
+    result_headers,
     stored_meta,
     stored_response,
     xml,
@@ -77,7 +78,7 @@ def upload_part_copy(call: Call) -> HttpResponse:
             call.bucket, call.key, call.params.get("uploadId", ""), number, Incoming(reader, end - start + 1)
         )
     body = f"<CopyPartResult>{xml('LastModified', iso(part.mtime))}{xml('ETag', part.etag)}</CopyPartResult>"
-    return xml_response(body, headers={"x-oss-hash-crc64ecma": part.crc64})
+    return xml_response(body, headers=result_headers(part.etag, part.crc64))
 
 
 def list_parts(call: Call) -> HttpResponse:
@@ -169,7 +170,7 @@ def complete_upload(call: Call) -> HttpResponse:
         xml("Key", enc(call.key)),
         xml("ETag", info.etag),
     )
-    return xml_response(body, headers={"x-oss-hash-crc64ecma": info.crc64})
+    return xml_response(body, headers=result_headers(info.etag, info.crc64))
 
 
 def abort_upload(call: Call) -> HttpResponse:

@@ -26,6 +26,7 @@ from airflow_iprod.local.oss_wire import (
     incoming,
     iso,
     no_content,
+    result_headers,
     stored_meta,
     stored_response,
     xml,
@@ -209,7 +210,7 @@ def copy_object(call: Call) -> HttpResponse:
     )
     body = f"<CopyObjectResult>{xml('ETag', info.etag)}{xml('LastModified', iso(info.mtime))}"
     body += "</CopyObjectResult>"
-    return xml_response(body, headers={"x-oss-hash-crc64ecma": info.crc64})
+    return xml_response(body, headers=result_headers(info.etag, info.crc64))
 
 
 def get_object(call: Call) -> HttpResponse:

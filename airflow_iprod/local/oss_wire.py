@@ -95,6 +95,12 @@ def content_md5_of(etag: str) -> str:
     return base64.b64encode(bytes.fromhex(etag.strip('"'))).decode()
 
 
+def result_headers(etag: str, crc64: str) -> dict[str, str]:
+    """Headers of an XML result about a written object (CopyObject, UploadPartCopy, CompleteMultipartUpload):
+    the ETag is in the body and, as oss2 reads it, in the ``ETag`` header too."""
+    return {"ETag": etag, "x-oss-hash-crc64ecma": crc64}
+
+
 def stored_response(etag: str, crc64: str) -> HttpResponse:
     """The answer to a body the server stored whole (PutObject, UploadPart): its ETag, MD5 and CRC64."""
     headers = {"ETag": etag, "x-oss-hash-crc64ecma": crc64, "Content-Length": "0"}
