@@ -14,6 +14,7 @@ import multiprocessing
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,19 @@ class Env:
 
     def fresh_bucket_name(self, tag: str) -> str:
         return f"{self.bucket[:50]}-{tag}"
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """A resumable upload or download: the object, the local file, its part size, where checkpoints go and
+    who hears of the bytes done (a crash test makes that callback kill the process)."""
+
+    bucket: str
+    key: str
+    path: Path
+    part_size: int
+    checkpoints: Path
+    progress: Callable[[int], None]
 
 
 class ObjectClient:
@@ -183,27 +197,11 @@ class ObjectClient:
         """Download through the client's ranged file downloader."""
         raise NotImplementedError
 
-    def resumable_upload(
-        self,
-        bucket: str,
-        key: str,
-        path: Path,
-        part_size: int,
-        checkpoints: Path,
-        progress: Callable[[int], None],
-    ) -> None:
-        """Upload with checkpoints in ``checkpoints``; ``progress(bytes_done)`` may raise to interrupt."""
+    def resumable_upload(self, job: Transfer) -> None:
+        """Upload ``job.path`` with checkpoints in ``job.checkpoints``, reporting to ``job.progress``."""
         raise NotImplementedError
 
-    def resumable_download(
-        self,
-        bucket: str,
-        key: str,
-        path: Path,
-        part_size: int,
-        checkpoints: Path,
-        progress: Callable[[int], None],
-    ) -> None:
+    def resumable_download(self, job: Transfer) -> None:
         raise NotImplementedError
 
     # presigned URLs and what is refused
@@ -469,12 +467,13 @@ def resumable_upload_resumes(client: ObjectClient, env: Env) -> None:
     checkpoints.mkdir()
     src.write_bytes(payload(1_100_000, "resume-up"))
     part = 200 << 10
-    crash_midway(lambda p: client.resumable_upload(env.bucket, "ru.bin", src, part, checkpoints, p), 2 * part)
+    job = partial(Transfer, env.bucket, "ru.bin", src, part, checkpoints)
+    crash_midway(lambda progress: client.resumable_upload(job(progress)), 2 * part)
     pending = [u for page in client.list_uploads(env.bucket, "ru.bin", 10) for u in page]
     assert len(pending) == 1 and any(checkpoints.iterdir())  # a real upload and a checkpoint were left
     uploaded = {p.number for p in MultipartUploads(env.store).list_parts(env.bucket, "ru.bin", pending[0][1])}
     assert len(uploaded) >= 2
-    client.resumable_upload(env.bucket, "ru.bin", src, part, checkpoints, lambda done: None)
+    client.resumable_upload(job(lambda done: None))
     assert env.store.path_for(env.bucket, "ru.bin").read_bytes() == src.read_bytes()
     assert env.store.head(env.bucket, "ru.bin").kind == "Multipart"
     assert [u for page in client.list_uploads(env.bucket, "ru.bin", 10) for u in page] == []
@@ -487,12 +486,11 @@ def resumable_download_resumes(client: ObjectClient, env: Env) -> None:
     dest, checkpoints = env.tmp / "rd.bin", env.tmp / "ckpt"
     checkpoints.mkdir()
     part = 200 << 10
-    crash_midway(
-        lambda p: client.resumable_download(env.bucket, "rd.bin", dest, part, checkpoints, p), 2 * part
-    )
+    job = partial(Transfer, env.bucket, "rd.bin", dest, part, checkpoints)
+    crash_midway(lambda progress: client.resumable_download(job(progress)), 2 * part)
     assert dest.read_bytes() != data if dest.exists() else True
     assert any(checkpoints.iterdir())
-    client.resumable_download(env.bucket, "rd.bin", dest, part, checkpoints, lambda done: None)
+    client.resumable_download(job(lambda done: None))
     assert dest.read_bytes() == data
 
 

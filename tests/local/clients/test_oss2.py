@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import oss2
@@ -11,7 +10,7 @@ import pytest
 from oss2.credentials import StaticCredentialsProvider
 from oss2.models import PartInfo, Tagging, TaggingRule
 
-from tests.local.clients.scenarios import REGION, Failure, ObjectClient, Page, matrix_test
+from tests.local.clients.scenarios import REGION, Failure, ObjectClient, Page, Transfer, matrix_test
 
 
 class Oss2Client(ObjectClient):
@@ -137,45 +136,24 @@ class Oss2Client(ObjectClient):
     def abort(self, bucket: str, key: str, upload_id: str) -> None:
         self._bucket(bucket).abort_multipart_upload(key, upload_id)
 
-    def resumable_upload(
-        self,
-        bucket: str,
-        key: str,
-        path: Path,
-        part_size: int,
-        checkpoints: Path,
-        progress: Callable[[int], None],
-    ) -> None:
-        oss2.resumable_upload(
-            self._bucket(bucket),
-            key,
-            str(path),
-            store=oss2.ResumableStore(root=str(checkpoints)),
-            multipart_threshold=part_size,
-            part_size=part_size,
-            progress_callback=lambda done, total: progress(done),
+    def _resumable(self, job: Transfer, transfer: Callable[..., Any], **store_and_threshold: Any) -> None:
+        transfer(
+            self._bucket(job.bucket),
+            job.key,
+            str(job.path),
+            part_size=job.part_size,
+            progress_callback=lambda done, total: job.progress(done),
             num_threads=1,
+            **store_and_threshold,
         )
 
-    def resumable_download(
-        self,
-        bucket: str,
-        key: str,
-        path: Path,
-        part_size: int,
-        checkpoints: Path,
-        progress: Callable[[int], None],
-    ) -> None:
-        oss2.resumable_download(
-            self._bucket(bucket),
-            key,
-            str(path),
-            store=oss2.ResumableDownloadStore(root=str(checkpoints)),
-            multiget_threshold=part_size,
-            part_size=part_size,
-            progress_callback=lambda done, total: progress(done),
-            num_threads=1,
-        )
+    def resumable_upload(self, job: Transfer) -> None:
+        store = oss2.ResumableStore(root=str(job.checkpoints))
+        self._resumable(job, oss2.resumable_upload, store=store, multipart_threshold=job.part_size)
+
+    def resumable_download(self, job: Transfer) -> None:
+        store = oss2.ResumableDownloadStore(root=str(job.checkpoints))
+        self._resumable(job, oss2.resumable_download, store=store, multiget_threshold=job.part_size)
 
     def presign_get(self, bucket: str, key: str) -> str:
         return self._bucket(bucket).sign_url("GET", key, 60)

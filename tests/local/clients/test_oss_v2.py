@@ -10,7 +10,16 @@ from typing import Any
 import alibabacloud_oss_v2 as oss
 import pytest
 
-from tests.local.clients.scenarios import REGION, Env, Failure, ObjectClient, Page, matrix_test, payload
+from tests.local.clients.scenarios import (
+    REGION,
+    Env,
+    Failure,
+    ObjectClient,
+    Page,
+    Transfer,
+    matrix_test,
+    payload,
+)
 
 
 class OssV2Client(ObjectClient):
@@ -172,40 +181,22 @@ class OssV2Client(ObjectClient):
         downloader = self.sdk.downloader(part_size=part_size, parallel_num=2)
         downloader.download_file(oss.GetObjectRequest(bucket=bucket, key=key), filepath=str(path))
 
-    # The SDK takes os.path.dirname() of checkpoint_dir: it must end with a slash, as its docs show.
-    def resumable_upload(
-        self,
-        bucket: str,
-        key: str,
-        path: Path,
-        part_size: int,
-        checkpoints: Path,
-        progress: Callable[[int], None],
-    ) -> None:
-        uploader = self.sdk.uploader(
-            part_size=part_size, parallel_num=1, enable_checkpoint=True, checkpoint_dir=f"{checkpoints}/"
-        )
-        request = oss.PutObjectRequest(
-            bucket=bucket, key=key, progress_fn=lambda n, done, total: progress(done)
-        )
-        uploader.upload_file(request, filepath=str(path))
+    def _checkpointed(self, job: Transfer) -> dict[str, Any]:
+        """Transfer options and request for a checkpointed job. The SDK takes os.path.dirname() of
+        checkpoint_dir: it must end with a slash, as its docs show."""
+        options = {"part_size": job.part_size, "parallel_num": 1, "enable_checkpoint": True}
+        return {**options, "checkpoint_dir": f"{job.checkpoints}/"}
 
-    def resumable_download(
-        self,
-        bucket: str,
-        key: str,
-        path: Path,
-        part_size: int,
-        checkpoints: Path,
-        progress: Callable[[int], None],
-    ) -> None:
-        downloader = self.sdk.downloader(
-            part_size=part_size, parallel_num=1, enable_checkpoint=True, checkpoint_dir=f"{checkpoints}/"
-        )
-        request = oss.GetObjectRequest(
-            bucket=bucket, key=key, progress_fn=lambda n, done, total: progress(done)
-        )
-        downloader.download_file(request, filepath=str(path))
+    def _progress(self, job: Transfer) -> Callable[[int, int, int], None]:
+        return lambda increment, done, total: job.progress(done)
+
+    def resumable_upload(self, job: Transfer) -> None:
+        request = oss.PutObjectRequest(bucket=job.bucket, key=job.key, progress_fn=self._progress(job))
+        self.sdk.uploader(**self._checkpointed(job)).upload_file(request, filepath=str(job.path))
+
+    def resumable_download(self, job: Transfer) -> None:
+        request = oss.GetObjectRequest(bucket=job.bucket, key=job.key, progress_fn=self._progress(job))
+        self.sdk.downloader(**self._checkpointed(job)).download_file(request, filepath=str(job.path))
 
     def presign_get(self, bucket: str, key: str) -> str:
         return self.sdk.presign(oss.GetObjectRequest(bucket=bucket, key=key)).url
