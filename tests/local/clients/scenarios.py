@@ -212,6 +212,10 @@ class ObjectClient:
         """URL and the headers the request must carry."""
         raise NotImplementedError
 
+    def acls(self, bucket: str, key: str) -> tuple[str, str]:
+        """(GetBucketAcl's grant, GetObjectAcl's grant)."""
+        raise NotImplementedError
+
     def unserved(self, bucket: str, key: str) -> dict[str, Callable[[], Any]]:
         """Calls of this client for the operations in UNSERVED, by OSS operation name."""
         raise NotImplementedError
@@ -536,6 +540,13 @@ def presigned_urls(client: ObjectClient, env: Env) -> None:
     assert env.store.head(env.bucket, "share/upload.csv").content_type == "text/csv"
     tampered = requests.get(url, timeout=10)  # signed for PUT, used for GET
     assert tampered.status_code == 403 and "<Code>SignatureDoesNotMatch</Code>" in tampered.text
+
+
+@scenario("put", "acls")
+def acl_reads(client: ObjectClient, env: Env) -> None:
+    """What the engine really does: buckets are private (signed requests only), objects inherit."""
+    client.put(env.bucket, "k.txt", b"k")
+    assert client.acls(env.bucket, "k.txt") == ("private", "default")
 
 
 @scenario("put", "unserved")

@@ -162,6 +162,10 @@ class Oss2Client(ObjectClient):
         headers = {"Content-Type": content_type}
         return self._bucket(bucket).sign_url("PUT", key, 60, headers=headers), headers
 
+    def acls(self, bucket: str, key: str) -> tuple[str, str]:
+        b = self._bucket(bucket)
+        return b.get_bucket_acl().acl, b.get_object_acl(key).acl
+
     def unserved(self, bucket: str, key: str) -> dict[str, Callable[[], Any]]:
         b = self._bucket(bucket)
         return {

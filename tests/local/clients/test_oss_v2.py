@@ -205,6 +205,11 @@ class OssV2Client(ObjectClient):
         signed = self.sdk.presign(oss.PutObjectRequest(bucket=bucket, key=key, content_type=content_type))
         return signed.url, dict(signed.signed_headers or {})
 
+    def acls(self, bucket: str, key: str) -> tuple[str, str]:
+        on_bucket = self.sdk.get_bucket_acl(oss.GetBucketAclRequest(bucket=bucket))
+        on_object = self.sdk.get_object_acl(oss.GetObjectAclRequest(bucket=bucket, key=key))
+        return on_bucket.acl, on_object.acl
+
     def unserved(self, bucket: str, key: str) -> dict[str, Callable[[], Any]]:
         tags = oss.Tagging(tag_set=oss.TagSet(tags=[oss.Tag(key="k", value="v")]))
         return {
