@@ -158,3 +158,20 @@ def test_missing_paths_are_file_not_found(client: OssfsClient, env: Env) -> None
         client.fs.cat(f"/{env.bucket}/nope.txt")
     with pytest.raises(FileNotFoundError):
         client.fs.info(f"/{env.bucket}/nope.txt")
+
+
+def test_async_filesystem_reads(client: OssfsClient, tree: str, local_engine: Any) -> None:
+    """ossfs's AioOSSFileSystem (aiooss2) reads and deletes; its uploads fail in the client before any
+    request (aiooss2 0.2.11 with aiohttp 3.14: "Can't instantiate abstract class AsyncPayload")."""
+    fs = ossfs.AioOSSFileSystem(
+        endpoint=f"http://{local_engine.endpoint}",
+        key=local_engine.access_key_id,
+        secret=local_engine.access_key_secret,
+        skip_instance_cache=True,
+    )
+    assert fs.cat(f"{tree}/tree/a.txt") == b"tree/a.txt"
+    assert fs.info(f"{tree}/{ODD_KEY}")["size"] == len(ODD_KEY.encode())
+    assert sorted(fs.find(f"{tree}/tree/b")) == [f"{tree}/tree/b/1.txt", f"{tree}/tree/b/2.txt"]
+    assert fs.exists(f"{tree}/tree/d.txt")
+    fs.rm(f"{tree}/tree/d.txt")
+    assert not client.fs.exists(f"{tree}/tree/d.txt")
