@@ -14,7 +14,7 @@ from urllib.parse import unquote
 from airflow_iprod.local.http import HttpRequest, HttpResponse
 from airflow_iprod.local.object_db import ObjectInfo
 from airflow_iprod.local.object_names import validate_bucket_name, validate_key
-from airflow_iprod.local.oss_errors import OssError, invalid_argument
+from airflow_iprod.local.oss_errors import OssError, invalid_argument, not_served
 from airflow_iprod.local.oss_wire import (
     Call,
     acl_policy,
@@ -182,7 +182,9 @@ def copy_source(call: Call) -> tuple[ObjectInfo, HttpResponse | None]:
     when an x-oss-copy-source-if-none-match / -if-modified-since condition says so (412 is raised)."""
     source = unquote(call.request.headers.get("x-oss-copy-source") or "")
     src_bucket, _, src_key = source.lstrip("/").partition("/")
-    src_key = src_key.split("?versionId=", 1)[0]
+    src_key, _, version = src_key.partition("?versionId=")
+    if version and version != "null":  # "null" is the version of every object in an unversioned bucket
+        raise not_served("Copying a version (x-oss-copy-source ?versionId=)", "buckets here keep no versions")
     if not src_bucket or not src_key:
         raise invalid_argument("x-oss-copy-source", source, "/source-bucket/source-key")
     validate_bucket_name(src_bucket)

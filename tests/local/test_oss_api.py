@@ -285,3 +285,37 @@ def test_error_body_format(server: RunningServer) -> None:
     assert root.findtext("Code") == "AccessDenied"
     assert root.findtext("RequestId") == answer.headers["x-oss-request-id"]
     assert answer.headers["Content-Type"] == "application/xml"
+
+
+def test_refusals_name_the_operation(client: oss.Client, bucket: str) -> None:
+    """What the engine does not imitate is 501 NotImplemented naming it, never a silent success."""
+    client.put_object(oss.PutObjectRequest(bucket=bucket, key="k", body=b"x"))
+    refused = {
+        "GetBucketStat": lambda: client.get_bucket_stat(oss.GetBucketStatRequest(bucket=bucket)),
+        "x-oss-object-acl: public-read": lambda: client.put_object(
+            oss.PutObjectRequest(bucket=bucket, key="pub", body=b"x", acl="public-read")
+        ),
+        "x-oss-storage-class: IA": lambda: client.put_object(
+            oss.PutObjectRequest(bucket=bucket, key="ia", body=b"x", storage_class="IA")
+        ),
+        "Copying a version": lambda: client.copy_object(
+            oss.CopyObjectRequest(
+                bucket=bucket, key="v", source_bucket=bucket, source_key="k", source_version_id="CAEQ1"
+            )
+        ),
+    }
+    for named, call in refused.items():
+        with pytest.raises(oss.exceptions.OperationError) as err:
+            call()
+        answer = service_error(err.value)
+        assert (answer.status_code, answer.code) == (501, "NotImplemented"), named
+        assert named in answer.message and "local engine" in answer.message
+    assert not any(client.is_object_exist(bucket, k) for k in ("pub", "ia", "v"))
+    # an explicit private ACL or Standard class is what the engine does anyway: accepted
+    client.put_object(
+        oss.PutObjectRequest(bucket=bucket, key="p", body=b"x", acl="private", storage_class="Standard")
+    )
+    # a missing bucket is NoSuchBucket first, as on OSS (SDKs probe bucket existence with such calls)
+    with pytest.raises(oss.exceptions.OperationError) as missing:
+        client.get_bucket_stat(oss.GetBucketStatRequest(bucket="no-such-bucket-here"))
+    assert service_error(missing.value).code == "NoSuchBucket"
