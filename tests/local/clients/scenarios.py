@@ -158,7 +158,8 @@ class ObjectClient:
         raise NotImplementedError
 
     def list_all(self, bucket: str, prefix: str) -> list[str]:
-        """Every key under ``prefix`` through the client's own iterator (or file-system walk)."""
+        """Every key under ``prefix`` through the client's own iterator, one key a page (so every key, odd
+        ones too, is once a marker or continuation token), or through its file-system walk."""
         raise NotImplementedError
 
     # multipart

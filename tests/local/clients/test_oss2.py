@@ -94,8 +94,8 @@ class Oss2Client(ObjectClient):
             marker = r.next_continuation_token if v2 else r.next_marker
 
     def list_all(self, bucket: str, prefix: str) -> list[str]:
-        v1 = [o.key for o in oss2.ObjectIterator(self._bucket(bucket), prefix=prefix, max_keys=2)]
-        v2 = [o.key for o in oss2.ObjectIteratorV2(self._bucket(bucket), prefix=prefix, max_keys=2)]
+        v1 = [o.key for o in oss2.ObjectIterator(self._bucket(bucket), prefix=prefix, max_keys=1)]
+        v2 = [o.key for o in oss2.ObjectIteratorV2(self._bucket(bucket), prefix=prefix, max_keys=1)]
         return v1 if v1 == v2 else [*v1, "<ObjectIterator and ObjectIteratorV2 differ>"]
 
     def initiate(self, bucket: str, key: str) -> str:

@@ -123,7 +123,7 @@ class OssV2Client(ObjectClient):
         ]
 
     def list_all(self, bucket: str, prefix: str) -> list[str]:
-        pages = self.sdk.list_objects_v2_paginator(limit=2).iter_page(
+        pages = self.sdk.list_objects_v2_paginator(limit=1).iter_page(
             oss.ListObjectsV2Request(bucket=bucket, prefix=prefix)
         )
         return [o.key for page in pages for o in page.contents or []]
