@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from airflow_iprod import catalog
 from airflow_iprod.local.algorithms import asr, text_to_speech
 from airflow_iprod.local.algorithms._audio_decode import load_mono
 from airflow_iprod.local.algorithms.base import AlgorithmError
@@ -75,13 +76,13 @@ def test_other_voices(run_algorithm) -> None:
 
 
 def test_unknown_voice_and_blank_text_are_refused(run_algorithm) -> None:
-    # The catalog checks the documented rules (text required, lengths, ranges, formats); the voice list
-    # comes from the installed espeak-ng data, and blank text passes the catalog's length rule.
+    # The catalog checks the documented rules (text required and speakable, lengths, ranges, formats);
+    # the voice list comes from the installed espeak-ng data.
     with pytest.raises(AlgorithmError, match=r"JobParams\.voice: 'robot'.*en-us.*fr-fr"):
         _speak(run_algorithm, {"text": "hi", "voice": "robot"})
     with pytest.raises(AlgorithmError, match=r"JobParams\.voice: variant 'zz'.*f3"):
         _speak(run_algorithm, {"text": "hi", "voice": "en-us+zz"})
-    with pytest.raises(AlgorithmError, match=r"JobParams\.text: <3 characters, blank>.*something to say"):
+    with pytest.raises(catalog.ValidationError, match=r"JobParams\.text=.*something to speak"):
         _speak(run_algorithm, {"text": "  \n"})
 
 
