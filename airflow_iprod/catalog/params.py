@@ -83,18 +83,23 @@ class Param:
         return value
 
 
-def integer(field: str, value: Any, *, text: bool = True) -> int:
-    """An integer; numeric text such as ``"5"`` only with ``text`` (CLI flags, rendered templates)."""
+def _as_float(field: str, value: Any, kind: str, text: bool) -> float:
+    """``value`` as a float if it is a number (numeric text only with ``text``), else the refusal."""
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float | str)
         or (isinstance(value, str) and not text)
     ):
-        raise ValidationError(field, value, "an integer" + ("" if text else " (a JSON number, not text)"))
+        raise ValidationError(field, value, kind + ("" if text else " (a JSON number, not text)"))
     try:
-        number = float(value)
+        return float(value)
     except (ValueError, OverflowError):
-        raise ValidationError(field, value, "an integer") from None
+        raise ValidationError(field, value, kind) from None
+
+
+def integer(field: str, value: Any, *, text: bool = True) -> int:
+    """An integer; numeric text such as ``"5"`` only with ``text`` (CLI flags, rendered templates)."""
+    number = _as_float(field, value, "an integer", text)
     if not number.is_integer():
         raise ValidationError(field, value, "an integer")
     return int(number)
@@ -102,16 +107,7 @@ def integer(field: str, value: Any, *, text: bool = True) -> int:
 
 def number(field: str, value: Any, *, text: bool = True) -> float:
     """A finite number; numeric text only with ``text``."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float | str)
-        or (isinstance(value, str) and not text)
-    ):
-        raise ValidationError(field, value, "a number" + ("" if text else " (a JSON number, not text)"))
-    try:
-        result = float(value)
-    except (ValueError, OverflowError):
-        raise ValidationError(field, value, "a number") from None
+    result = _as_float(field, value, "a number", text)
     if not math.isfinite(result):
         raise ValidationError(field, value, "a finite number")
     return result

@@ -20,6 +20,7 @@ import asyncio
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -256,3 +257,26 @@ def make_client(name: str, handle: Any, api: str) -> RpcClient:
         return CoreClient(handle, api)
     signature = "v2" if name == "tea-rpc-v2" else None
     return TeaClient(handle, api, signature=signature, use_async=name == "tea-async")
+
+
+async def finished_jobs(
+    client_name: str, handle: Any, api: str, jobs: list[Job], check: Callable[..., None]
+) -> list[tuple[Job, dict[str, Any]]]:
+    # Outputs go under oss://media/clients/{ice|mps}/<client>/ (the product names, as the tests write them)
+    """Submit ``jobs`` through one client, wait for each and run ``check(body, job, job_id, data_dir)``
+    on its Query answer; every OutputUrl must download from the engine as it is."""
+    import requests
+
+    client = make_client(client_name, handle, api)
+    ids = [await client.submit(job) for job in jobs]
+    done = []
+    for job, job_id in zip(jobs, ids, strict=True):
+        body = (await client.wait(job_id)).raw
+        check(body, job, job_id, str(handle.data_dir))
+        for url in body.get("OutputUrls", []):  # MPS: only in raw JSON, its SDK model has no OutputUrls
+            folder = "ice" if api == "ice" else "mps"
+            assert url.startswith(f"http://{handle.endpoint}/media/clients/{folder}/{client_name}/"), url
+            got = requests.get(url, timeout=10)
+            assert got.status_code == 200 and got.content, url
+        done.append((job, body))
+    return done

@@ -16,7 +16,7 @@ import requests
 import soundfile as sf
 
 from airflow_iprod.local.config import FaultConfig
-from tests.local.clients.iprod_clients import CLIENT_NAMES, GMT, ClientError, Job, make_client
+from tests.local.clients.iprod_clients import CLIENT_NAMES, GMT, ClientError, Job, finished_jobs, make_client
 from tests.local.wavgen import noisy_tone_wav
 from tests.mediagen.music import beat_song
 
@@ -120,16 +120,9 @@ def check_query_body(body: dict[str, Any], job: Job, job_id: str, data_dir: str)
 async def test_submit_and_query_several_algorithms(
     client_name: str, local_engine: Any, inputs: dict[str, str]
 ) -> None:
-    client = make_client(client_name, local_engine, "ice")
-    jobs = _jobs(client_name, inputs)
-    ids = [await client.submit(job) for job in jobs]
-    for job, job_id in zip(jobs, ids, strict=True):
-        body = (await client.wait(job_id)).raw
-        check_query_body(body, job, job_id, str(local_engine.data_dir))
-        for url in body["OutputUrls"]:  # a user fetches them from the engine as they are
-            assert url.startswith(f"http://{local_engine.endpoint}/media/clients/ice/{client_name}/"), url
-            got = requests.get(url, timeout=10)
-            assert got.status_code == 200 and got.content, url
+    for job, body in await finished_jobs(
+        client_name, local_engine, "ice", _jobs(client_name, inputs), check_query_body
+    ):
         if job.function_name == "AudioQualityAssessment":
             (channel,) = json.loads(body["Result"])
             assert channel["Input"] == job.input  # the object, never a path in the engine's work dir
