@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from airflow.sdk import DAG
@@ -87,3 +89,40 @@ with _dag("iprod_test_mps_outputs", poll_interval=0.3):
         input="{{ params.video }}",
         output="{{ params.out }}/cover/{source}-{sequenceId}.png",
     )
+
+
+# ---------------------------------------------------------------- chaos (tests/chaos): real processes
+
+
+class _HoldBeforeDefer(IProductionJobOperator):
+    """The real operator, paused on its first try where a crash is most costly: the job is submitted and
+    its JobId persisted in the task state store, the deferral not yet made. With ``params.hold_file`` it
+    writes the JobId there and sleeps, so a chaos test can kill -9 the task process inside that window
+    (otherwise a few milliseconds wide); the next try runs unpaused."""
+
+    def poll_until_complete(self, external_id: Any, context: Any) -> Any:
+        hold_file = context["params"].get("hold_file")
+        if hold_file and context["ti"].try_number == 1:
+            Path(hold_file).write_text(str(external_id))
+            time.sleep(120)  # killed long before this ends
+        return super().poll_until_complete(external_id, context)
+
+
+with _dag("iprod_test_crash_deferred", poll_interval=0.3, retries=1, retry_delay=timedelta(seconds=1)):
+    _HoldBeforeDefer(
+        task_id="denoise",
+        function_name="SpeechDenoise",
+        input="{{ params.src }}",
+        output="{{ params.out }}/{source}-clean.wav",
+        timeout=120,
+    )
+
+# 20 tasks deferred at once (one run): the triggerer chaos test kills the triggerer under them.
+FANOUT = 20
+with _dag("iprod_test_fanout", poll_interval=0.5, timeout=300):
+    for n in range(FANOUT):
+        SpeechDenoiseOperator(
+            task_id=f"denoise_{n:02d}",
+            input="{{ params.src }}",
+            output=f"{{{{ params.out }}}}/{{source}}-{n}.wav",
+        )
