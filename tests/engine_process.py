@@ -125,3 +125,12 @@ def wait_worker(data_dir: Path, timeout: float = 30, other_than: tuple[int, ...]
             return pids[0]
         assert time.monotonic() < deadline, f"no worker process under {data_dir} within {timeout} s"
         time.sleep(0.01)
+
+
+def process_exists(pid: int, *, group: bool = False) -> bool:
+    """Whether process ``pid`` (with ``group``: any process of group ``pid``) still exists."""
+    try:
+        (os.killpg if group else os.kill)(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

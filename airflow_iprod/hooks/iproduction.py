@@ -11,6 +11,7 @@ import random
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.providers.alibaba.cloud.hooks.base_alibaba import AlibabaBaseHook
@@ -71,6 +72,22 @@ _MAYBE_SENT = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long the hook (and the trigger) waits before resending a transient failure."""
+
+    max_retries: int = 5
+    backoff_base: float = 0.5
+    backoff_cap: float = 20.0
+
+    def backoff(self, attempt: int, retry_after: float | None = None) -> float:
+        """Capped exponential backoff with full jitter; a server-given Retry-After is a floor."""
+        delay = random.uniform(0, min(self.backoff_cap, self.backoff_base * 2**attempt))
+        if retry_after:
+            delay = max(delay, min(float(retry_after), self.backoff_cap))
+        return delay
+
+
 # One SDK client per (connection settings, api) per process: building one parses endpoint maps and
 # credentials, and the async calls open their own HTTP session per call anyway.
 _CLIENTS: dict[tuple[Any, ...], Any] = {}
@@ -116,11 +133,8 @@ class IProductionHook(AlibabaBaseHook):
         api = catalog.canonical_api(api)
         self.alibaba_cloud_conn_id = alibabacloud_conn_id
         self.api = api
-        self.max_retries = max_retries
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
-        self.read_timeout = read_timeout
-        self.connect_timeout = connect_timeout
+        self.retry = RetryPolicy(max_retries, backoff_base, backoff_cap)
+        self.timeouts_ms = (int(read_timeout * 1000), int(connect_timeout * 1000))  # read, connect
         self._conn_extras: dict[str, Any] | None = None
         self._conn_login: str | None = None
         self._conn_password: str | None = None
@@ -170,8 +184,8 @@ class IProductionHook(AlibabaBaseHook):
             access_key_id=extras.get("access_key_id") or self._conn_login or None,
             access_key_secret=extras.get("access_key_secret") or self._conn_password or None,
             security_token=extras.get("security_token") or None,
-            read_timeout_ms=int(self.read_timeout * 1000),
-            connect_timeout_ms=int(self.connect_timeout * 1000),
+            read_timeout_ms=self.timeouts_ms[0],
+            connect_timeout_ms=self.timeouts_ms[1],
         )
 
     def get_conn(self) -> Any:
@@ -346,11 +360,7 @@ class IProductionHook(AlibabaBaseHook):
     # ------------------------------------------------------------------ retry machinery
 
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
-        """Capped exponential backoff with full jitter; a server-given Retry-After is a floor."""
-        delay = random.uniform(0, min(self.backoff_cap, self.backoff_base * 2**attempt))
-        if retry_after:
-            delay = max(delay, min(float(retry_after), self.backoff_cap))
-        return delay
+        return self.retry.backoff(attempt, retry_after)
 
     def _retry_policy(self, action: str, idempotent: bool, retries: int | None) -> dict[str, Any]:
         """tenacity settings shared by the sync and async call paths: which failures to retry (only
@@ -373,7 +383,7 @@ class IProductionHook(AlibabaBaseHook):
             delay = state.next_action.sleep if state.next_action else 0.0
             self.log.warning("%s: %s; retrying in %.1f s", action, err, delay)
 
-        limit = self.max_retries if retries is None else retries
+        limit = self.retry.max_retries if retries is None else retries
         return {
             "retry": should_retry,
             "wait": wait,

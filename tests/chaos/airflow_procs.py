@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.airflow_env import connection_json
+from tests.engine_process import process_exists
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,7 +56,7 @@ class Proc:
         os.killpg(self.popen.pid, signal.SIGKILL)
         self.popen.wait(timeout=10)
         deadline = time.monotonic() + 10  # the group's children die too (a triggerer's runner process)
-        while _group_alive(self.popen.pid):
+        while process_exists(self.popen.pid, group=True):
             assert time.monotonic() < deadline, f"process group {self.popen.pid} outlived kill -9"
             time.sleep(0.05)
 
@@ -66,16 +67,8 @@ class Proc:
         return f"stdout: {self.out.read_text()[-1500:]}\nstderr: {self.err.read_text()[-3000:]}"
 
     def stop(self) -> None:
-        if self.alive() or _group_alive(self.popen.pid):
+        if self.alive() or process_exists(self.popen.pid, group=True):
             self.kill9()
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def driver(run_id: str, dag_id: str, conf: dict[str, Any], env: dict[str, str], tmp: Path, name: str,

@@ -8,7 +8,6 @@ its algorithm starts, so a job is reliably still running while the test submits,
 from __future__ import annotations
 
 import json
-import os
 import time
 from typing import Any
 
@@ -19,6 +18,7 @@ from alibabacloud_tea_openapi.exceptions import ClientException
 from airflow_iprod.local.config import FaultConfig
 from airflow_iprod.local.oss_errors import OssError
 from tests.conftest import EngineHandle, submit_to, upload_to, wait_for
+from tests.engine_process import process_exists
 from tests.local.wavgen import noisy_tone_wav
 
 pytestmark = pytest.mark.slow
@@ -54,14 +54,6 @@ def _pid(handle: EngineHandle, job_id: str, timeout: float = 10) -> int:
         assert time.monotonic() < deadline, f"{job_id} has no worker process"
         time.sleep(0.01)
     return run.proc.pid
-
-
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 def test_priority_then_fifo_order(make_engine: Any) -> None:
@@ -128,7 +120,7 @@ def test_cancel_queued_and_running_jobs(make_engine: Any) -> None:
     body = _status(client, running)
     assert body["Status"] == "Fail" and json.loads(body["Result"])["Code"] == "Cancelled"
     assert time.monotonic() - start < 5
-    assert _gone(pid), "the worker process of a cancelled job must be killed"
+    assert not process_exists(pid), "the worker process of a cancelled job must be killed"
     with pytest.raises(OssError):
         handle.engine.objects.path_for("media", "s/c/blocker.wav")  # it never committed an output
     assert handle.engine.scheduler.running_ids() == []
@@ -154,7 +146,7 @@ def test_restart_with_jobs_in_flight(make_engine: Any) -> None:
     pid = _pid(handle, running)
 
     handle.restart()  # stop mid-job, start a new engine on the same data dir and port
-    assert _gone(pid), "stopping the engine must stop its workers"
+    assert not process_exists(pid), "stopping the engine must stop its workers"
     assert running in handle.engine.requeued
 
     client = handle.ice()

@@ -280,3 +280,24 @@ async def finished_jobs(
             assert got.status_code == 200 and got.content, url
         done.append((job, body))
     return done
+
+
+def audio_inputs(
+    upload: Any, folder: str, names: tuple[str, str], bpm: int, seconds: float, seed: int
+) -> dict:
+    """A 2 s noisy tone and ``seconds`` of drums at ``bpm``, uploaded under ``oss://media/{folder}/in/``
+    as ``names`` (tone, drums); returned as {"tone": url, "drums": url}."""
+    import io
+
+    import soundfile as sf
+
+    from tests.local.wavgen import noisy_tone_wav
+    from tests.mediagen.music import beat_song
+
+    song = beat_song(bpm, seconds=seconds, seed=seed)
+    buf = io.BytesIO()
+    sf.write(buf, song.audio.T, song.sr, format="WAV", subtype="PCM_16")
+    return {
+        "tone": upload(noisy_tone_wav(2.0), f"{folder}/in/{names[0]}"),
+        "drums": upload(buf.getvalue(), f"{folder}/in/{names[1]}"),
+    }

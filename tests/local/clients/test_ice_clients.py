@@ -16,9 +16,16 @@ import requests
 import soundfile as sf
 
 from airflow_iprod.local.config import FaultConfig
-from tests.local.clients.iprod_clients import CLIENT_NAMES, GMT, ClientError, Job, finished_jobs, make_client
+from tests.local.clients.iprod_clients import (
+    CLIENT_NAMES,
+    GMT,
+    ClientError,
+    Job,
+    audio_inputs,
+    finished_jobs,
+    make_client,
+)
 from tests.local.wavgen import noisy_tone_wav
-from tests.mediagen.music import beat_song
 
 STATUSES = {"Queuing", "Analyzing", "Fail", "Success"}
 # Documented QueryIProductionJob fields (the SDK's response model) and their JSON types.
@@ -46,13 +53,8 @@ ICE_QUERY_FIELDS: dict[str, type | tuple[type, ...]] = {
 @pytest.fixture(scope="module")
 def inputs(upload: Any) -> dict[str, str]:
     """A 2 s noisy tone (SpeechDenoise, AudioQualityAssessment) and 4 s of drums to mix into it."""
-    song = beat_song(120, seconds=4.0, seed=3)
-    buf = io.BytesIO()
-    sf.write(buf, song.audio.T, song.sr, format="WAV", subtype="PCM_16")
-    return {
-        "speech": upload(noisy_tone_wav(2.0), "clients/ice/in/take.wav"),
-        "music": upload(buf.getvalue(), "clients/ice/in/drums.wav"),
-    }
+    got = audio_inputs(upload, "clients/ice", ("take.wav", "drums.wav"), bpm=120, seconds=4.0, seed=3)
+    return {"speech": got["tone"], "music": got["drums"]}
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,11 @@ has no CancelIProductionJob: asking for it is refused with the cloud's named err
 
 from __future__ import annotations
 
-import io
 import json
 from typing import Any
 
 import pytest
 import requests
-import soundfile as sf
 
 from tests.local.clients.iprod_clients import (
     CLIENT_NAMES,
@@ -19,11 +17,10 @@ from tests.local.clients.iprod_clients import (
     ClientError,
     CoreClient,
     Job,
+    audio_inputs,
     finished_jobs,
     make_client,
 )
-from tests.local.wavgen import noisy_tone_wav
-from tests.mediagen.music import beat_song
 
 # Documented QueryIProductionJob fields (the SDK's response model): all strings, times none.
 MPS_QUERY_FIELDS = ("RequestId", "JobId", "FunctionName", "Input", "Output", "JobParams", "PipelineId")
@@ -32,13 +29,8 @@ MPS_QUERY_FIELDS += ("Result", "State", "UserData")
 
 @pytest.fixture(scope="module")
 def inputs(upload: Any) -> dict[str, str]:
-    song = beat_song(100, seconds=3.0, seed=5)
-    buf = io.BytesIO()
-    sf.write(buf, song.audio.T, song.sr, format="WAV", subtype="PCM_16")
-    return {
-        "voice": upload(noisy_tone_wav(2.0), "clients/mps/in/voice.wav"),
-        "music": upload(buf.getvalue(), "clients/mps/in/bed.wav"),
-    }
+    got = audio_inputs(upload, "clients/mps", ("voice.wav", "bed.wav"), bpm=100, seconds=3.0, seed=5)
+    return {"voice": got["tone"], "music": got["drums"]}
 
 
 def _jobs(client_name: str, inputs: dict[str, str]) -> list[Job]:
