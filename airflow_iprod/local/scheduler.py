@@ -236,21 +236,24 @@ class Scheduler:
                         result=json.dumps({"Code": "InjectedFault", "Message": forced}),
                     )
                     continue
+                # The injected delay is the one in force when the job starts: read it before the job
+                # shows as Analyzing, so whoever sees that status knows which delay the job got.
+                delay = self.faults.config.job_latency_s
                 if not self.store.mark_running(job.job_id):
                     continue
                 job.status = ANALYZING
-                self._running[job.job_id] = self._spawn(job)
+                self._running[job.job_id] = self._spawn(job, delay)
                 self.started_order.append(job.job_id)
                 per_pipeline[job.pipeline_id] = per_pipeline.get(job.pipeline_id, 0) + 1
                 free -= 1
 
-    def _spawn(self, job: Job) -> _Running:
+    def _spawn(self, job: Job, injected_delay_s: float = 0.0) -> _Running:
         workdir = self.work_root / job.job_id
         shutil.rmtree(workdir, ignore_errors=True)  # a rerun after restart starts clean
         workdir.mkdir(parents=True)
         threads = max(1, (os.cpu_count() or 1) // max(1, self.config.workers))
         task = task_for(job, self.objects_root, threads)
-        task["injected_delay_s"] = self.faults.config.job_latency_s  # fault injection: a slow algorithm
+        task["injected_delay_s"] = injected_delay_s  # fault injection: a slow algorithm
         write_json(workdir / TASK_FILE, task)
         log = open(self.log_root / f"{job.job_id}.log", "ab")  # noqa: SIM115 - closed when reaped
         # Not the engine's secret (given through the environment): a worker never needs it.
