@@ -48,12 +48,14 @@ class _Server(EngineHTTPServer):
         super().shutdown_request(request)
 
     def server_close(self) -> None:
-        super().server_close()
+        # First end the open connections: ThreadingMixIn.server_close joins every handler thread, and
+        # one blocked reading an idle keep-alive connection would hold it until the client hangs up.
         with self._open_lock:
             open_now = list(self._open)
         for conn in open_now:
             with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
+        super().server_close()
 
 
 class LocalEngine:
