@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.alibaba.cloud.hooks.base_alibaba import AlibabaBaseHook
 from airflow.providers.common.compat.sdk import BaseHook
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from airflow.models import Connection
     from tenacity import RetryCallState
 
-T = TypeVar("T")
 
 DEFAULT_REGION = "cn-shanghai"
 API_VERSIONS = {catalog.ICE: "2020-11-09", catalog.MTS: "2014-06-18"}

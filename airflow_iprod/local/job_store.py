@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     code TEXT,
     message TEXT,
     result TEXT,                      -- JSON string as Query returns it
-    outputs TEXT,                     -- JSON: {"files": [...], "urls": [...], "media_ids": [...]}
+    outputs TEXT,                     -- JSON: {"files": [...], "media_ids": [...]}
     create_time REAL NOT NULL,
     start_time REAL,
     finish_time REAL,

@@ -172,12 +172,11 @@ class Scheduler:
         if outcome["status"] == SUCCESS:
             files = outcome.get("files", [])
             media_ids = self.media_hook(job, files) if self.media_hook else []
-            urls = [_public_url(b, k, self.config.region) for b, k in outcome.get("objects", [])]
             self.store.finish(
                 job.job_id,
                 SUCCESS,
                 result=outcome.get("result") or "{}",
-                outputs={"files": files, "urls": urls, "media_ids": media_ids},
+                outputs={"files": files, "media_ids": media_ids},  # URLs are made at Query time
             )
         else:
             code, message = outcome.get("code") or "InternalError", outcome.get("message") or "failed"
@@ -309,13 +308,6 @@ def task_for(job: Job, objects_root: Path, threads: int) -> dict[str, Any]:
         "objects_root": str(objects_root),
         "threads": threads,
     }
-
-
-def _public_url(bucket: str, key: str, region: str) -> str:
-    """The object's URL in the cloud's form, which the engine's store (and catalog) resolves too."""
-    from urllib.parse import quote
-
-    return f"http://{bucket}.oss-{region}.aliyuncs.com/{quote(key)}"
 
 
 def _log(text: str) -> None:

@@ -165,7 +165,7 @@ def _commit(store: Any, result: Any, outputs: _Outputs) -> dict[str, Any]:
             "message": f"Output: several outputs expand to the same path {urls}; add a placeholder "
             "({sequenceId} or {resultType}) so each file gets its own name.",
         }
-    files, keys = [], []
+    files: list[str] = []
     for target in targets:
         if not Path(target.path).is_file():
             return {
@@ -177,12 +177,10 @@ def _commit(store: Any, result: Any, outputs: _Outputs) -> dict[str, Any]:
         bucket, key = catalog.split_oss_url(target.url, field="Output")
         store.put_file(bucket, key, Path(target.path))
         files.append(f"oss://{bucket}/{key}")
-        keys.append((bucket, key))
     return {
         "status": "Success",
         "result": json.dumps(result.result, ensure_ascii=False),
         "files": files,
-        "objects": keys,
     }
 
 
