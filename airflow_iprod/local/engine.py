@@ -14,6 +14,7 @@ from typing import Any
 
 from airflow_iprod.local import oss_api
 from airflow_iprod.local.config import EngineConfig, load_or_create_credential
+from airflow_iprod.local.console.routes import Console, is_console_request
 from airflow_iprod.local.download_urls import DownloadUrls
 from airflow_iprod.local.faults import Faults
 from airflow_iprod.local.http import HttpRequest, HttpResponse
@@ -70,6 +71,7 @@ class LocalEngine:
         self.throttle = Throttle(config.rate_for)
         self.faults = Faults(config.faults)
         self.media = MediaAssets(self.jobs, self.objects, DownloadUrls(config, lambda: self.endpoint))
+        self.console = Console(config, self.objects, self.jobs.path, lambda: self.endpoint)  # /-/console/
         self.scheduler = Scheduler(
             config, self.jobs, self.objects.root, self.faults, media_hook=self.media.register_outputs
         )
@@ -127,6 +129,8 @@ class LocalEngine:
     # -- requests ----------------------------------------------------------------------------------
 
     def dispatch(self, request: HttpRequest) -> HttpResponse:
+        if is_console_request(request, self.config):  # path style /-/console/...: "-" is no bucket
+            return self.console.handle(request)
         if is_rpc(request):
             return self.rpc.handle(request)
         return oss_api.handle(request, self.config, self.objects)
