@@ -2,15 +2,21 @@
 
 Kept import-light: Airflow's providers manager calls :func:`get_provider_info` in every process.
 
-No ``connection-types`` entry: our connections are of type ``alibaba_cloud``, which
-apache-airflow-providers-alibaba registers (with its AlibabaBaseHook, whose subclass IProductionHook
-is). Registering it again made Airflow log "already registered" in every process and, as providers
-are read in name order, handed that provider's connection type to our hook.
+Connection type ``iprod`` is ours (IProductionHook). We no longer register ``alibaba_cloud``:
+apache-airflow-providers-alibaba owns it (hook AlibabaBaseHook and its two-field form), and declaring it
+again made Airflow log "already registered" in every process and hand one provider's type to the other.
+``alibaba_cloud`` connections still work with IProductionHook: it reads the same extras.
+
+No ``documentation-url`` here: Airflow sets it from the distribution's ``Project-URL: Documentation``
+(pyproject ``[project.urls]``), whatever this dict says, and the docs (``docs/`` in the repository) have no
+published address yet.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from airflow_iprod.hooks import connection_form
 
 __version__ = "0.1.0"
 
@@ -46,7 +52,54 @@ def get_provider_info() -> dict[str, Any]:
         "triggers": [
             {"integration-name": integration, "python-modules": ["airflow_iprod.triggers.iproduction"]}
         ],
+        "connection-types": [
+            {
+                "connection-type": connection_form.CONN_TYPE,
+                "hook-class-name": "airflow_iprod.hooks.iproduction.IProductionHook",
+                "hook-name": "Alibaba Cloud IProduction",
+                # Airflow >= 3.2 builds the form from these without importing the hook
+                "conn-fields": connection_form.conn_fields(),
+                "ui-field-behaviour": connection_form.provider_ui_field_behaviour(),
+            }
+        ],
         "extra-links": ["airflow_iprod.links.IProductionConsoleLink"],
-        # oss:// for ObjectStoragePath, from the same alibaba_cloud connection (ossfs underneath)
+        # oss:// for ObjectStoragePath, from the same connection (ossfs underneath)
         "filesystems": ["airflow_iprod.fs.oss"],
+        "config": _CONFIG,
     }
+
+
+def _option(description: str, type_: str, default: str, example: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "version_added": "0.1.0",
+        "type": type_,
+        "example": example,
+        "default": default,
+    }
+
+
+# Every [iprod] option the provider reads, so that `airflow config get-value` and `airflow providers
+# configs` know them. Defaults are the code's (triggers/rate_limit.py, triggers/iproduction.py).
+_CONFIG: dict[str, Any] = {
+    "iprod": {
+        "description": "Alibaba Cloud IProduction provider (airflow-iprod).",
+        "options": {
+            "query_qps": _option(
+                "Queries per second that all IProduction triggers of one triggerer process may send to "
+                "QueryIProductionJob together, in every sliding second. Keep the sum over your "
+                "triggerers under the account's QPS limit (MPS documents 100 per user).",
+                "float",
+                "20",
+                "50",
+            ),
+            "callback_poll_interval": _option(
+                "In MNS callback mode, seconds between the safety-net Queries of a job whose callback "
+                "has not arrived yet (a lost or late message still ends the wait).",
+                "float",
+                "300",
+                "120",
+            ),
+        },
+    }
+}

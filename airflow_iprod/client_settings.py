@@ -23,6 +23,17 @@ class ClientSettings:
     security_token: str | None
     read_timeout_ms: int
     connect_timeout_ms: int
+    # PEM file of extra CAs to trust over HTTPS (the local engine's generated CA); None: the system's
+    ca_bundle: str | None = None
+    mns_endpoint: str | None = None  # the callback queue's Message Service endpoint (not the client's)
+
+    @property
+    def is_cloud(self) -> bool:
+        """Alibaba Cloud's own endpoint (``*.aliyuncs.com``). Anything else that speaks this API is a
+        local engine, on loopback or on the host it was started on."""
+        host = self.endpoint.split("/", 1)[0]
+        host = host[1:].split("]", 1)[0] if host.startswith("[") else host.rsplit(":", 1)[0]
+        return host.lower().rstrip(".").endswith(".aliyuncs.com")
 
     def cache_key(self) -> tuple[Any, ...]:
         return (
@@ -34,4 +45,5 @@ class ClientSettings:
             hash((self.access_key_secret, self.security_token)),
             self.read_timeout_ms,
             self.connect_timeout_ms,
+            self.ca_bundle,
         )

@@ -69,11 +69,12 @@ def test_providers_manager_loads_it():
     assert manager.providers["airflow-iprod"].version == airflow_iprod.__version__
     assert "airflow_iprod.links.IProductionConsoleLink" in manager.extra_links_class_names
     assert any(t.trigger_class_name.startswith("airflow_iprod") for t in manager.trigger)
-    # the alibaba_cloud type stays providers-alibaba's (see test_conn_type_is_registered_once)
+    # iprod is ours, alibaba_cloud stays providers-alibaba's (see test_conn_types_are_registered_once)
     from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 
-    hook = ProvidersManagerTaskRuntime().hooks["alibaba_cloud"]
-    assert hook is not None and hook.package_name == "apache-airflow-providers-alibaba"
+    hooks = ProvidersManagerTaskRuntime().hooks
+    assert hooks["alibaba_cloud"].package_name == "apache-airflow-providers-alibaba"
+    assert hooks["iprod"].package_name == "airflow-iprod" and hooks["iprod"].connection_testable
 
 
 # In a fresh interpreter (the managers are process-wide singletons and log while discovering): both
@@ -85,29 +86,31 @@ from airflow.providers_manager import ProvidersManager
 from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 core, runtime = ProvidersManager(), ProvidersManagerTaskRuntime()
 widgets = core.connection_form_widgets  # loads hooks and their UI metadata
-for info in (core.hooks["alibaba_cloud"], runtime.hooks["alibaba_cloud"]):
-    print("HOOK", info.package_name, info.hook_class_name, info.connection_id_attribute_name)
+for conn_type in ("alibaba_cloud", "iprod"):
+    for info in (core.hooks[conn_type], runtime.hooks[conn_type]):
+        print("HOOK", conn_type, info.package_name, info.hook_class_name, info.connection_id_attribute_name)
 print("PROVIDER", "airflow-iprod" in core.providers)
 for key, widget in widgets.items():
-    if key.startswith("extra__alibaba_cloud__"):
-        print("WIDGET", widget.package_name, widget.field_name)
+    if key.startswith(("extra__alibaba_cloud__", "extra__iprod__")):
+        print("WIDGET", key.split("__")[1], widget.package_name, widget.field_name)
+print("HIDDEN", *core.field_behaviours["iprod"]["hidden_fields"])
 """
 
 
 @pytest.mark.slow
-def test_conn_type_is_registered_once(tmp_path):
-    """``alibaba_cloud`` belongs to providers-alibaba: registering it again made Airflow warn in every
-    process and gave our hook that provider's type. Our hook subclasses the registered one and reads
-    the same connection, so nothing that resolves the type loses anything our hook needs."""
+def test_conn_types_are_registered_once(tmp_path):
+    """``iprod`` is ours and ``alibaba_cloud`` stays providers-alibaba's: nothing is registered twice (that
+    made Airflow warn in every process and hand one provider's type to the other), and each type gets
+    its own provider's hook and form."""
     try:
         metadata.distribution("airflow-iprod")
     except metadata.PackageNotFoundError:
         pytest.skip("airflow-iprod is not pip-installed (pip install -e .): no entry point to discover")
     from airflow.providers.alibaba.cloud.hooks.base_alibaba import AlibabaBaseHook
 
+    from airflow_iprod.hooks import connection_form
     from airflow_iprod.hooks.iproduction import IProductionHook
 
-    assert "connection-types" not in airflow_iprod.get_provider_info()
     env = {**os.environ, "AIRFLOW_HOME": str(tmp_path)}
     out = subprocess.run(
         [sys.executable, "-c", _DISCOVER], capture_output=True, text=True, check=True, env=env, timeout=120
@@ -116,21 +119,26 @@ def test_conn_type_is_registered_once(tmp_path):
     ours = [
         line
         for line in logged.splitlines()
-        if "already" in line and ("alibaba_cloud" in line or "airflow-iprod" in line)
+        if ("already" in line or "Inconsistency" in line) and ("alibaba_cloud" in line or "iprod" in line)
     ]
     assert not ours, "\n".join(ours)
     assert "PROVIDER True" in logged  # the provider itself is still discovered
     hooks = {tuple(line.split()[1:]) for line in out.stdout.splitlines() if line.startswith("HOOK")}
     base = f"{AlibabaBaseHook.__module__}.{AlibabaBaseHook.__qualname__}"
-    assert hooks == {("apache-airflow-providers-alibaba", base, "alibabacloud_conn_id")}
+    ours_cls = f"{IProductionHook.__module__}.{IProductionHook.__qualname__}"
+    assert hooks == {
+        ("alibaba_cloud", "apache-airflow-providers-alibaba", base, "alibabacloud_conn_id"),
+        ("iprod", "airflow-iprod", ours_cls, IProductionHook.conn_name_attr),
+    }
     widgets = {tuple(line.split()[1:]) for line in out.stdout.splitlines() if line.startswith("WIDGET")}
-    assert {package for package, _ in widgets} == {"apache-airflow-providers-alibaba"}
-    # what resolves the type (Connection.get_hook, the UI) builds AlibabaBaseHook; ours is that hook
-    # for the same connection: same type, same conn-id argument, same default connection
+    assert {(t, p) for t, p, _ in widgets} == {
+        ("alibaba_cloud", "apache-airflow-providers-alibaba"),
+        ("iprod", "airflow-iprod"),
+    }
+    assert {f for t, _, f in widgets if t == "iprod"} == set(connection_form.FIELD_NAMES)
+    assert "HIDDEN host schema login password port" in out.stdout
+    # IProductionHook still is an AlibabaBaseHook, so code typed for that base takes it
     assert issubclass(IProductionHook, AlibabaBaseHook)
-    assert IProductionHook.conn_type == AlibabaBaseHook.conn_type == "alibaba_cloud"
-    assert IProductionHook.conn_name_attr == AlibabaBaseHook.conn_name_attr
-    assert IProductionHook.default_conn_name == AlibabaBaseHook.default_conn_name
 
 
 def test_alibaba_cloud_connection_resolves_and_serves_our_extras(local_engine, make_conn):

@@ -21,6 +21,7 @@ from airflow_iprod import catalog
 from airflow_iprod.catalog import SubmitRequest
 from airflow_iprod.client_settings import ClientSettings
 from airflow_iprod.errors import IProductionError
+from airflow_iprod.hooks import connection_form
 from airflow_iprod.job_state import JobState
 
 if TYPE_CHECKING:
@@ -37,6 +38,17 @@ _TRANSIENT_CODES = frozenset(
 )
 # Of those, the ones where the service certainly did not act on the request (safe to resend a Submit).
 _REJECTED_CODES = frozenset({"ServiceUnavailable"})
+# Error codes of a Query for a missing job that are about the connection, not the job (test_connection).
+_NOT_ABOUT_THE_JOB = (
+    "InvalidAccessKeyId",
+    "InvalidSecurityToken",
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "InvalidAction",
+    "InvalidVersion",
+    "InvalidRegionId",
+    "Forbidden",
+)
 # Exceptions raised before the request reached the server (safe to resend anything).
 _NOT_SENT = frozenset(
     {
@@ -96,11 +108,12 @@ _CLIENTS_LOCK = threading.Lock()
 class IProductionHook(AlibabaBaseHook):
     """Submit, query and cancel IProduction jobs on ICE (``api="ice"``) or MPS (``api="mts"``).
 
-    Connection (type ``alibaba_cloud``, registered by providers-alibaba, whose form has fields for the
-    two keys only; the others go in Extra) extras: ``access_key_id``, ``access_key_secret``,
-    ``security_token`` (STS), ``region``, ``endpoint`` (``host[:port]``), ``protocol`` (``https``/``http``).
-    Without keys the Alibaba Cloud default credential chain is used (environment variables, OIDC/RRSA,
-    credentials file, ECS RAM role ...: see :mod:`airflow_iprod.credentials`), as for OSS.
+    Connection: type ``iprod``, whose form (:mod:`airflow_iprod.hooks.connection_form`, the one list of
+    its extras) has access key id and secret, STS token, region, endpoint (``host[:port]`` or a URL),
+    protocol, OSS and MNS endpoints and a CA bundle. ``alibaba_cloud`` connections with the same extras
+    (or the keys as login/password) work too. Without keys the Alibaba Cloud default credential chain
+    is used (environment variables, OIDC/RRSA, credentials file, ECS RAM role ...: see
+    :mod:`airflow_iprod.credentials`), as for OSS.
 
     Transient failures (``Throttling*``, ``ServiceUnavailable``, ``InternalError``, 5xx, connection
     problems, timeouts) are retried with capped exponential backoff and full jitter. A Submit is only
@@ -111,8 +124,17 @@ class IProductionHook(AlibabaBaseHook):
 
     conn_name_attr = "alibabacloud_conn_id"
     default_conn_name = "alibabacloud_default"
-    conn_type = "alibaba_cloud"
+    conn_type = connection_form.CONN_TYPE  # "iprod": Airflow's conn types have no "_" (URI schemes)
     hook_name = "Alibaba Cloud IProduction"
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The form's fields for Airflow 3.0/3.1 (3.2+ reads them from the provider info)."""
+        return connection_form.connection_form_widgets()
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return connection_form.ui_field_behaviour()
 
     def __init__(
         self,
@@ -151,7 +173,7 @@ class IProductionHook(AlibabaBaseHook):
         self._conn_extras = dict(value)
 
     def _use_connection(self, conn: Connection) -> None:
-        self._conn_extras = dict(conn.extra_dejson or {})
+        self._conn_extras = connection_form.read_extras(conn.extra_dejson)
         self._conn_login = conn.login
         self._conn_password = conn.password
 
@@ -185,6 +207,8 @@ class IProductionHook(AlibabaBaseHook):
             security_token=extras.get("security_token") or None,
             read_timeout_ms=self.timeouts_ms[0],
             connect_timeout_ms=self.timeouts_ms[1],
+            ca_bundle=extras.get("ca_bundle") or None,
+            mns_endpoint=extras.get("mns_endpoint") or None,
         )
 
     def get_conn(self) -> Any:
@@ -208,11 +232,16 @@ class IProductionHook(AlibabaBaseHook):
         return build_oss_client(self.settings(), self.extras.get("oss_endpoint"))
 
     def test_connection(self) -> tuple[bool, str]:
-        """Query a job id that cannot exist: an auth failure or a network error means a bad connection."""
+        """Query a job id that cannot exist (the Test button, ``airflow connections test``): "no such
+        job" means endpoint, keys and API all answered; an auth failure, a wrong API (an MPS endpoint
+        for ICE) or a network error means a bad connection. No retries: the person is waiting."""
         try:
-            self.query("airflow-iprod-connection-test")
+            self.query("airflow-iprod-connection-test", retries=0)
         except IProductionError as err:
-            if err.code and ("NotExist" in err.code or "NotFound" in err.code or err.status_code == 404):
+            code = err.code or ""
+            # "InvalidAccessKeyId.NotFound" and "InvalidAction.NotFound" are 404s too, not about the job
+            about_the_job = "NotExist" in code or "NotFound" in code or err.status_code == 404
+            if code and about_the_job and not code.startswith(_NOT_ABOUT_THE_JOB):
                 return True, f"Connected to {self.settings().endpoint} ({self.api})"
             return False, str(err)
         return True, f"Connected to {self.settings().endpoint} ({self.api})"
