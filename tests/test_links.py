@@ -1,23 +1,34 @@
-"""IProductionConsoleLink: the task stores a small dict, the link formats it, and recording it never
-fails a task. (The URL reaching a real task's XCom is checked in tests/operators and tests/sensors.)"""
+"""IProductionConsoleLink: the task stores a small dict (never keys), the link formats it, and recording it
+never fails a task. (The URL reaching a real task's XCom is checked in tests/operators and tests/sensors.)"""
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from airflow_iprod.hooks.iproduction import IProductionHook
 from airflow_iprod.links import IProductionConsoleLink, console_url
 
 
-@pytest.mark.parametrize(("api", "path"), [("ice", "/api/ICE/2020-11-09/"), ("mts", "/api/Mts/2014-06-18/")])
-def test_console_url_opens_query_with_the_job_and_region(api: str, path: str) -> None:
+@pytest.mark.parametrize(
+    ("api", "host", "path"),
+    [("ice", "ims.console.aliyun.com", "/summary"), ("mts", "mps.console.aliyun.com", "/overview")],
+)
+def test_cloud_jobs_open_their_service_console_in_the_job_region(api: str, host: str, path: str) -> None:
     url = urlsplit(console_url(api, "job-1", "cn-beijing"))
-    assert url.netloc == "api.aliyun.com" and url.path == f"{path}QueryIProductionJob"
-    query = parse_qs(url.query)
-    assert query["RegionId"] == ["cn-beijing"] and query["params"] == ['{"JobId":"job-1"}']
+    assert (url.scheme, url.netloc, url.path) == ("https", host, path)
+    assert parse_qs(url.query) == {"regionId": ["cn-beijing"]}
+
+
+def test_local_jobs_open_the_engine_job_page() -> None:
+    assert (
+        console_url("ice", "ab/c d", "cn-shanghai", "http://127.0.0.1:8765/")
+        == "http://127.0.0.1:8765/-/console/jobs/ab%2Fc%20d"
+    )
 
 
 class _TaskInstance:
@@ -31,20 +42,74 @@ class _TaskInstance:
         self.pushed[key] = value
 
 
-def test_persist_stores_a_small_dict() -> None:
+def _hook(monkeypatch: pytest.MonkeyPatch, conn_id: str, api: str = "ice", **extra: str) -> IProductionHook:
+    """A hook on a real (environment) connection with keys in it, so we can check none is stored."""
+    extra = {"access_key_id": "AKID-link", "access_key_secret": "SECRET-link", **extra}
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": "iprod", "extra": extra}))
+    return IProductionHook(conn_id, api)
+
+
+@pytest.mark.parametrize(
+    ("api", "extra", "stored", "url"),
+    [
+        (
+            "mts",
+            {"region": "cn-hangzhou", "security_token": "STS-link"},
+            {"api": "mts", "job_id": "job-1", "region": "cn-hangzhou"},
+            "https://mps.console.aliyun.com/overview?regionId=cn-hangzhou",
+        ),
+        (  # a VPC endpoint is still the cloud
+            "ice",
+            {"endpoint": "https://ice-vpc.cn-beijing.aliyuncs.com", "region": "cn-beijing"},
+            {"api": "ice", "job_id": "job-1", "region": "cn-beijing"},
+            "https://ims.console.aliyun.com/summary?regionId=cn-beijing",
+        ),
+        (
+            "ice",
+            {"endpoint": "127.0.0.1:8765", "protocol": "http"},
+            {
+                "api": "ice",
+                "job_id": "job-1",
+                "region": "cn-shanghai",
+                "local_endpoint": "http://127.0.0.1:8765",
+            },
+            "http://127.0.0.1:8765/-/console/jobs/job-1",
+        ),
+        (  # an engine started on another host (a compose service) is not the cloud either
+            "mts",
+            {"endpoint": "https://iprod-engine:8443"},
+            {
+                "api": "mts",
+                "job_id": "job-1",
+                "region": "cn-shanghai",
+                "local_endpoint": "https://iprod-engine:8443",
+            },
+            "https://iprod-engine:8443/-/console/jobs/job-1",
+        ),
+    ],
+)
+def test_persist_stores_where_the_job_runs_and_no_secret(
+    monkeypatch: pytest.MonkeyPatch, api: str, extra: dict[str, str], stored: dict[str, str], url: str
+) -> None:
     ti = _TaskInstance()
-    IProductionConsoleLink.persist({"ti": ti}, api="ice", job_id="job-1", region="cn-shanghai")  # type: ignore[arg-type]
-    assert ti.pushed == {
-        IProductionConsoleLink.key: {"api": "ice", "job_id": "job-1", "region": "cn-shanghai"}
-    }
+    IProductionConsoleLink.persist(
+        {"ti": ti}, job_id="job-1", hook=_hook(monkeypatch, "iprod_link", api, **extra)
+    )  # type: ignore[arg-type]
+    assert ti.pushed == {IProductionConsoleLink.key: stored}
+    assert "SECRET" not in repr(ti.pushed) and "AKID" not in repr(ti.pushed) and "STS" not in repr(ti.pushed)
+    assert console_url(**stored) == url
 
 
-def test_persist_never_raises(caplog: pytest.LogCaptureFixture) -> None:
+def test_persist_never_raises(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    hook = _hook(monkeypatch, "iprod_link_ok")
+    bad_protocol = _hook(monkeypatch, "iprod_link_bad", protocol="ftp")
     with caplog.at_level(logging.WARNING, logger="airflow_iprod.links"):
-        IProductionConsoleLink.persist({"ti": _TaskInstance(fail=True)}, api="ice", job_id="j", region="r")  # type: ignore[arg-type]
-        IProductionConsoleLink.persist({}, api="ice", job_id="j2", region="r")  # type: ignore[arg-type]
-    assert "Could not record the console link for job j" in caplog.text
+        IProductionConsoleLink.persist({"ti": _TaskInstance(fail=True)}, job_id="j", hook=hook)  # type: ignore[arg-type]
+        IProductionConsoleLink.persist({}, job_id="j2", hook=hook)  # type: ignore[arg-type]
+        IProductionConsoleLink.persist({"ti": _TaskInstance()}, job_id="j3", hook=bad_protocol)  # type: ignore[arg-type]
+    assert "Could not record the console link for job j: XCom backend down" in caplog.text
     assert "job j2" in caplog.text
+    assert "job j3" in caplog.text and "ftp" in caplog.text
 
 
 @pytest.mark.parametrize(
@@ -52,11 +117,16 @@ def test_persist_never_raises(caplog: pytest.LogCaptureFixture) -> None:
     [
         (
             {"api": "mts", "job_id": "job-9", "region": "cn-shanghai"},
-            console_url("mts", "job-9", "cn-shanghai"),
+            "https://mps.console.aliyun.com/overview?regionId=cn-shanghai",
+        ),
+        (
+            {"api": "ice", "job_id": "job-9", "region": "cn-shanghai", "local_endpoint": "http://[::1]:9"},
+            "http://[::1]:9/-/console/jobs/job-9",
         ),
         (None, ""),  # nothing stored (the task never learned a JobId)
         ({"api": "gcp", "job_id": "x", "region": "r"}, ""),  # not ours to format
         ({"job_id": "x"}, ""),
+        ({"api": "ice", "job_id": "x", "region": "r", "params": "{}"}, ""),  # an unknown key
     ],
 )
 def test_get_link_formats_what_was_stored(

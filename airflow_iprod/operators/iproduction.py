@@ -378,7 +378,7 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
 
     def _publish(self, context: Context, job_id: str) -> None:
         """Console link + JobId in XCom (cleared on each new try, so re-published on re-attach)."""
-        IProductionConsoleLink.persist(context, api=self.api, job_id=job_id, region=self.hook.region)
+        IProductionConsoleLink.persist(context, job_id=job_id, hook=self.hook)
         try:
             context["ti"].xcom_push(key="iprod_job_id", value=job_id)
         except Exception as err:  # only a convenience for downstream tasks; never fail the job for it

@@ -93,4 +93,4 @@ class IProductionJobSensor(BaseSensorOperator):
         return job_result(self.hook, state)
 
     def _publish(self, context: Context) -> None:
-        IProductionConsoleLink.persist(context, api=self.api, job_id=self.job_id, region=self.hook.region)
+        IProductionConsoleLink.persist(context, job_id=self.job_id, hook=self.hook)
