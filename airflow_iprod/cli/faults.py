@@ -84,6 +84,14 @@ OPTIONS = (
         "every job holds its worker this long before its algorithm starts (to test timeouts)",
     ),
     _Option("fault_seed", "N", "seed for which Query calls fail (the same seed, the same sequence)"),
+    _Option(
+        "fault_callback_drop_rate",
+        "0..1",
+        "never send this share of job completion callbacks (MNS messages), to test polling as a safety net",
+    ),
+    _Option(
+        "fault_callback_delay_s", "SECONDS", "send each job completion callback this long after the job ends"
+    ),
 )
 
 
@@ -205,11 +213,21 @@ def faults_from_args(args: argparse.Namespace) -> FaultConfig:
     if value is not None:
         config.job_latency_s = _number(source, value, 0, 86_400, "seconds from 0 to 86400")
 
+    value, source = raw["fault_callback_drop_rate"]
+    if value is not None:
+        config.callback_drop_rate = _number(source, value, 0, 1, "a share from 0 to 1 (0.3: drop 30%)")
+    value, source = raw["fault_callback_delay_s"]
+    if value is not None:
+        config.callback_delay_s = _number(source, value, 0, 86_400, "seconds from 0 to 86400")
+
     # A setting that only shapes a fault which is off is almost surely a mistake: say so.
     needs = {
         "fault_query_error_code": (rate_on, "--fault-query-error-rate"),
         "fault_query_error_status": (rate_on, "--fault-query-error-rate"),
-        "fault_seed": (rate_on, "--fault-query-error-rate"),
+        "fault_seed": (
+            rate_on or config.callback_drop_rate > 0,
+            "--fault-query-error-rate or --fault-callback-drop-rate",
+        ),
         "fault_fail_message": (bool(config.fail_jobs), "--fault-fail-jobs"),
     }
     for dest, (on, parent) in needs.items():

@@ -30,6 +30,8 @@ class FaultConfig:
     fail_jobs: frozenset[str] = frozenset()  # FunctionNames (or "*") whose jobs end in Fail without running
     fail_message: str = "Injected failure (fault injection is enabled in the local engine config)"
     job_latency_s: float = 0.0  # each job holds its worker this long before its algorithm starts
+    callback_drop_rate: float = 0.0  # share of job completion callbacks (MNS messages) never sent (0..1)
+    callback_delay_s: float = 0.0  # each completion callback is sent this long after its job ended
     seed: int | None = None
 
 

@@ -20,6 +20,10 @@ from airflow_iprod.local.faults import Faults
 from airflow_iprod.local.http import HttpRequest, HttpResponse
 from airflow_iprod.local.job_store import JobStore
 from airflow_iprod.local.media_assets import MediaAssets
+from airflow_iprod.local.mns_api import MnsApi, is_mns
+from airflow_iprod.local.mns_callbacks import CallbackSender
+from airflow_iprod.local.mns_signing import MnsVerifier
+from airflow_iprod.local.mns_store import MnsStore
 from airflow_iprod.local.objects import ObjectStore
 from airflow_iprod.local.rpc import RpcEdge, is_rpc
 from airflow_iprod.local.rpc_signing import SignatureVerifier
@@ -79,6 +83,11 @@ class LocalEngine:
             self.jobs, self.objects, self.scheduler, self.media, self.faults, config.region
         )
         self.rpc = RpcEdge(self.service, self.throttle, self.verifier, self.faults)
+        # MNS queues share the job store's SQLite file: a job's callback is stored with its outbox row gone.
+        self.mns_store = MnsStore(self.jobs.path)
+        self.mns = MnsApi(self.mns_store, MnsVerifier(config.credential, config.timestamp_window_s))
+        self.callbacks = CallbackSender(self.jobs, self.mns_store, self.faults)
+        self.jobs.on_finish = self.callbacks.wake
         self._server: EngineHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.requeued: list[str] = []
@@ -94,6 +103,7 @@ class LocalEngine:
         )
         self._thread.start()
         self.requeued = self.scheduler.start()
+        self.callbacks.start()  # also sends what a previous engine left in the outbox
         return self
 
     def stop(self) -> None:
@@ -108,6 +118,8 @@ class LocalEngine:
                 self._server.server_close()
                 self._server = None
             self.scheduler.stop()
+            self.callbacks.stop()
+            self.mns_store.close()  # long polls still waiting answer 503
             self.jobs.close()
 
     def __enter__(self) -> LocalEngine:
@@ -129,6 +141,8 @@ class LocalEngine:
     # -- requests ----------------------------------------------------------------------------------
 
     def dispatch(self, request: HttpRequest) -> HttpResponse:
+        if is_mns(request):  # x-mns-version: MNS queues (a bucket named "queues" stays OSS's)
+            return self.mns.handle(request)
         if is_console_request(request, self.config):  # path style /-/console/...: "-" is no bucket
             return self.console.handle(request)
         if is_rpc(request):

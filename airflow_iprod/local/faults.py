@@ -39,6 +39,10 @@ def active_faults(config: FaultConfig) -> dict[str, Any]:
         active["fail_message"] = config.fail_message
     if config.job_latency_s > 0:
         active["job_hold_s"] = config.job_latency_s
+    if config.callback_drop_rate > 0:
+        active["callback_drop_rate"] = config.callback_drop_rate
+    if config.callback_delay_s > 0:
+        active["callback_delay_s"] = config.callback_delay_s
     return active
 
 
@@ -58,6 +62,10 @@ def describe_faults(config: FaultConfig) -> list[str]:
         lines.append(f"{which} end in Fail without running: [InjectedFault] {config.fail_message}")
     if config.job_latency_s > 0:
         lines.append(f"every job holds its worker {config.job_latency_s:g} s before its algorithm starts")
+    if config.callback_drop_rate > 0:
+        lines.append(f"{config.callback_drop_rate:.0%} of job completion callbacks (MNS messages) dropped")
+    if config.callback_delay_s > 0:
+        lines.append(f"job completion callbacks are sent {config.callback_delay_s:g} s after the job ends")
     return lines
 
 
@@ -84,6 +92,7 @@ class Faults:
     def __init__(self, config: FaultConfig, log: Callable[[str], None] = _log_to_stderr) -> None:
         self.config = config
         self._rng = random.Random(config.seed)
+        self._callback_rng = random.Random(config.seed)  # its own: dropping never shifts Query failures
         self._lock = threading.Lock()
         self._log = log
         lines = describe_faults(config)
@@ -115,3 +124,17 @@ class Faults:
             self._log(f"{function_name} job {job_id}: failed on purpose (InjectedFault)")
             return self.config.fail_message
         return None
+
+    def callback_delay_s(self) -> float:
+        return self.config.callback_delay_s
+
+    def drop_callback(self, job_id: str, queue: str) -> bool:
+        """True for the configured share of completion callbacks, which are then never sent."""
+        rate = self.config.callback_drop_rate
+        if rate <= 0:
+            return False
+        with self._lock:
+            hit = self._callback_rng.random() < rate
+        if hit:
+            self._log(f"job {job_id}: completion callback to queue {queue!r} dropped on purpose")
+        return hit

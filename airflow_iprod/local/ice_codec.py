@@ -15,6 +15,8 @@ from airflow_iprod.local import job_actions
 from airflow_iprod.local.download_urls import DEFAULT_EXPIRES_S
 from airflow_iprod.local.job_actions import Handler, required
 from airflow_iprod.local.job_store import FAIL, Job, MediaAsset, iso_time
+from airflow_iprod.local.mns_callbacks import event_callback_body, event_callback_from
+from airflow_iprod.local.mns_store import MnsStore
 from airflow_iprod.local.service import JobService
 
 VERSION = "2020-11-09"
@@ -136,10 +138,31 @@ def _media_info(service: JobService, asset: MediaAsset, expires_s: int) -> dict[
     }
 
 
+def set_event_callback(service: JobService, params: dict[str, str]) -> dict[str, Any]:
+    """The account-wide callback (durable, in the job store's file); jobs that end later use it."""
+    setting = event_callback_from(params)  # checked before anything is stored
+    store = MnsStore(service.store.path)
+    try:
+        store.set_event_callback(setting)
+    finally:
+        store.close()
+    return {"Success": True}
+
+
+def get_event_callback(service: JobService, params: dict[str, str]) -> dict[str, Any]:
+    store = MnsStore(service.store.path)
+    try:
+        return event_callback_body(store.event_callback())
+    finally:
+        store.close()
+
+
 HANDLERS: dict[str, Handler] = {
     "SubmitIProductionJob": partial(job_actions.submit, API),
     "QueryIProductionJob": partial(job_actions.query, API, job_body),
     "CancelIProductionJob": cancel,
     "RegisterMediaInfo": register_media,
     "GetMediaInfo": get_media,
+    "SetEventCallback": set_event_callback,
+    "GetEventCallback": get_event_callback,
 }

@@ -12,7 +12,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +59,9 @@ CREATE TABLE IF NOT EXISTS media (
     modify_time REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS media_url ON media (input_url);
+-- One row per job end, written in the transaction that ends the job; the callback sender
+-- (mns_callbacks) turns it into the job's one completion message and deletes it in one transaction.
+CREATE TABLE IF NOT EXISTS callback_outbox (job_id TEXT PRIMARY KEY, created REAL NOT NULL);
 """
 
 
@@ -147,6 +150,7 @@ class JobStore:
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
         self._closed = False
+        self.on_finish: Callable[[str], None] | None = None  # told (job id) after a job's end is stored
         if not readonly:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._write_lock:
@@ -273,7 +277,12 @@ class JobStore:
                     FAIL,
                 ),
             )
-            return cur.rowcount == 1
+            ended = cur.rowcount == 1
+            if ended:
+                db.execute("INSERT OR IGNORE INTO callback_outbox VALUES (?, ?)", (job_id, time.time()))
+        if ended and self.on_finish is not None:
+            self.on_finish(job_id)
+        return ended
 
     def requeue(self, job_id: str) -> bool:
         """A running job goes back to the queue (its worker died); False if it had finished meanwhile."""
