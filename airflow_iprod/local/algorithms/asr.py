@@ -1,14 +1,16 @@
-"""ASR (MPS): speech to timed text, English only in the local engine.
+"""ASR (MPS): speech to timed text, Mandarin (``zh``, the default) and English (``en``).
 
 The input is any audio file or the sound track of a video (decoded with PyAV, mixed to mono and
-resampled to 16 kHz). WebRTC's voice activity detector cuts it into utterances at pauses; each
-utterance is decoded by PocketSphinx 5 with the US-English acoustic model, language model and
-dictionary that ship inside the ``pocketsphinx`` wheel (nothing is downloaded). Every utterance
-becomes one sentence, timed by the first and last word PocketSphinx aligned in it.
+resampled to 16 kHz). It is recognised by Whisper base through faster-whisper (``_whisper``), with the
+model loaded from two pinned pip wheels and checked against the upstream hashes: nothing is
+downloaded. Every Whisper segment becomes one sentence, timed by its first and last word; Chinese
+comes out in simplified characters, as the cloud answers.
 
-Before decoding, the audio gets a faint noise floor (about -50 dBFS after peak normalisation):
-PocketSphinx's noise and cepstral-mean estimates break down on stretches of exact digital silence
-(synthetic or gated audio), which we measured to more than double the word error rate.
+The PocketSphinx path below (WebRTC VAD utterances, US-English model from the ``pocketsphinx``
+wheel) is what ASR ran before Whisper. HybridCaptionExtraction still uses it to re-read English
+caption cues from speech, and bench/bench_asr.py compares the two side by side (bench/README.md).
+PocketSphinx needs a faint noise floor: its noise and cepstral-mean estimates break down on stretches
+of exact digital silence (synthetic or gated audio), which we measured to more than double the WER.
 
 Output: one transcript file per job, SRT or JSON as ``format`` asks; when the Output path holds
 ``{resultType}`` both are written (result types ``srt`` and ``json``). Result:
@@ -32,7 +34,7 @@ from airflow_iprod.local.algorithms.base import (
 )
 
 RATE = 16000
-LOCAL_LANGS = ("en",)  # what the local engine can recognise; the catalog also allows "zh" (cloud)
+LOCAL_LANGS = ("zh", "en")  # what Whisper recognises here (the catalog's choices)
 FORMATS = ("srt", "json")
 
 VAD_MODE = 2  # webrtcvad aggressiveness 0-3
@@ -57,13 +59,12 @@ class Word:
 
 
 def check_params(params: dict[str, Any]) -> str:
-    """The job's format; ``UnsupportedOption`` for a language the local engine lacks (the catalog
-    allows and defaults to zh, which only the cloud serves). Cheap, so the engine calls it at Submit.
-    """
+    """The job's format; ``UnsupportedOption`` for a language the local engine lacks. Cheap, so the
+    engine calls it at Submit."""
     if params["lang"] not in LOCAL_LANGS:
         raise UnsupportedOption(
-            f"JobParams.lang: {params['lang']!r} cannot be recognised by the local engine, which has an "
-            f'English model only; allowed locally: {", ".join(LOCAL_LANGS)} (set "lang": "en")'
+            f"JobParams.lang: {params['lang']!r} cannot be recognised by the local engine; "
+            f"allowed locally: {', '.join(LOCAL_LANGS)}"
         )
     return params["format"]
 
@@ -168,18 +169,17 @@ def transcribe(audio: np.ndarray) -> list[tuple[Word, ...]]:
     return [words for words in sentences if words]
 
 
-def to_cues(sentences: list[tuple[Word, ...]]) -> list[Cue]:
-    return [Cue(words[0].start, words[-1].end, " ".join(w.text for w in words)) for words in sentences]
-
-
 def run(ctx: JobContext) -> AlgorithmResult:
+    from airflow_iprod.local.algorithms import _whisper
     from airflow_iprod.local.algorithms._audio_decode import load_mono
 
     fmt = check_params(ctx.params)
     audio = load_mono(ctx.input_path, RATE)
-    cues = to_cues(transcribe(audio))
-    ctx.log(f"{len(audio) / RATE:.1f} s of audio, {len(cues)} sentences")
-    result = {"Text": " ".join(c.text for c in cues), "Sentences": [c.as_dict() for c in cues]}
+    sentences = _whisper.transcribe(audio, ctx.params["lang"], ctx.threads)
+    cues = [Cue(s.start, s.end, s.text) for s in sentences]
+    ctx.log(f"{len(audio) / RATE:.1f} s of audio, {len(cues)} sentences ({ctx.params['lang']})")
+    joiner = "" if ctx.params["lang"] == "zh" else " "
+    result = {"Text": joiner.join(c.text for c in cues), "Sentences": [c.as_dict() for c in cues]}
     files = {"srt": to_srt(cues), "json": json.dumps(result, ensure_ascii=False, indent=2) + "\n"}
     # Both formats when the Output path has {resultType} (the two targets then get different URLs).
     targets = {kind: ctx.new_output(result_type=kind, ext=f".{kind}") for kind in FORMATS}
