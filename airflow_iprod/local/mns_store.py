@@ -305,6 +305,8 @@ class MnsStore:
         start = time.monotonic()
         while True:
             with self._changed:
+                if self._closed:  # woken by close(): answer at once, not at the end of the wait
+                    raise MnsError(503, "ServiceUnavailable", "The engine is stopping.")
                 generation = self._generation
             taken, next_visible_ms, queue_wait = self._take(name, count)
             if taken:
@@ -316,9 +318,7 @@ class MnsStore:
             if next_visible_ms is not None:  # a hidden message comes back within the wait
                 left = min(left, max(0.0, (next_visible_ms - now_ms()) / 1000.0) + 0.005)
             with self._changed:
-                if self._closed:
-                    raise MnsError(503, "ServiceUnavailable", "The engine is stopping.")
-                if self._generation == generation:
+                if self._generation == generation and not self._closed:
                     self._changed.wait(left)
 
     def _take(self, name: str, count: int) -> tuple[list[Received], int | None, float]:

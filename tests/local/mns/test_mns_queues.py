@@ -196,3 +196,22 @@ def test_messages_survive_an_engine_restart(make_engine: Any) -> None:
     queue = account(handle).get_queue(queue.queue_name)
     again = queue.receive_message(10)
     assert (again.message_id, again.dequeue_count, again.message_body) == (taken.message_id, 2, b"kept")
+
+
+def test_a_long_poll_ends_when_the_engine_stops(make_engine: Any) -> None:
+    handle = make_engine()
+    queue = new_queue(handle)
+    outcome: list[Exception] = []
+
+    def poll() -> None:
+        try:
+            queue.receive_message(30)
+        except Exception as err:  # the SDK's network error or the 503 ServiceUnavailable
+            outcome.append(err)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    time.sleep(0.3)
+    handle.engine.stop()
+    poller.join(timeout=15)  # not the 30 s wait: stopping wakes the waiting request
+    assert not poller.is_alive() and len(outcome) == 1
