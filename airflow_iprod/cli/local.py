@@ -71,6 +71,14 @@ def add_start_arguments(start: argparse.ArgumentParser) -> None:
         "above --workers); env IPROD_LOCAL_PIPELINES, comma-separated",
     )
     start.add_argument(
+        "--tls",
+        action="store_true",
+        default=_env("TLS") in ("1", "true", "yes"),
+        help="serve HTTPS (the cloud's protocol) with a certificate from the engine's own CA, made on "
+        "first start in DATA_DIR/tls; the CA's path goes in the ready file and the connection's "
+        "ca_bundle; env IPROD_LOCAL_TLS=1",
+    )
+    start.add_argument(
         "--ready-file",
         type=Path,
         default=None,
@@ -100,15 +108,20 @@ def parse_pipelines(specs: list[str]) -> dict[str, int]:
     return out
 
 
-def connection_info(endpoint: str, key_id: str, secret: str, region: str) -> dict[str, object]:
-    """How to point an Airflow connection at the engine (conn type ``alibaba_cloud``)."""
+def connection_info(
+    endpoint: str, key_id: str, secret: str, region: str, ca_file: Path | None = None
+) -> dict[str, object]:
+    """How to point an Airflow connection at the engine (conn type ``alibaba_cloud``); over HTTPS
+    (``ca_file``: the engine's CA) the connection trusts that CA, and verifies as always."""
     extra = {
         "access_key_id": key_id,
         "access_key_secret": secret,
         "endpoint": endpoint,
-        "protocol": "http",
+        "protocol": "https" if ca_file else "http",
         "region": region,
     }
+    if ca_file:
+        extra["ca_bundle"] = str(ca_file)
     return {
         "conn_type": "alibaba_cloud",
         "extra": extra,
@@ -160,6 +173,8 @@ def write_ready_file(
             "access_key_secret": cred.access_key_secret,
             "region": region,
             "connection": {"conn_type": info["conn_type"], "extra": info["extra"]},
+            "protocol": info["extra"]["protocol"],
+            "ca_file": info["extra"].get("ca_bundle"),
             "faults": faults or {},
         },
     )
@@ -201,6 +216,7 @@ def start_engine(args: argparse.Namespace) -> int:
         region=args.region,
         faults=faults,
         pipelines=pipelines,
+        tls=args.tls,
     )
     if args.workers > 0:
         config.workers = args.workers
@@ -227,12 +243,16 @@ def _announce(args: argparse.Namespace, engine: Any, faults: dict[str, Any], fau
     the connection file and the ready file are (mode 600)."""
     config = engine.config
     cred = next(iter(config.credentials.values()))
-    info = connection_info(engine.endpoint, cred.access_key_id, cred.access_key_secret, config.region)
+    info = connection_info(
+        engine.endpoint, cred.access_key_id, cred.access_key_secret, config.region, engine.ca_file
+    )
     conn_path = config.data_dir / CONNECTION_FILE
     write_private_json(conn_path, {"conn_type": info["conn_type"], "extra": info["extra"]})
     if args.ready_file:
         write_ready_file(args.ready_file, engine.endpoint, cred, config.region, info, faults=faults)
-    print(f"IProduction local engine listening on http://{engine.endpoint}", flush=True)
+    print(f"IProduction local engine listening on {engine.protocol}://{engine.endpoint}", flush=True)
+    if engine.ca_file:
+        print(f"  TLS CA to trust:   {engine.ca_file} (the connection's ca_bundle)")
     print(f"  data dir:          {config.data_dir}")
     print(f"  workers:           {config.workers}")
     print(f"  access key id:     {cred.access_key_id}")

@@ -54,7 +54,8 @@ class DownloadUrls:
                     cred.access_key_id, cred.access_key_secret, cred.security_token
                 )
                 cfg.region = self._config.region
-                cfg.endpoint = f"http://{endpoint}"
+                scheme = "https" if self._config.tls else "http"
+                cfg.endpoint = f"{scheme}://{endpoint}"
                 cfg.use_path_style = True
                 cfg.signature_version = "v1"
                 self._client, self._client_for = oss.Client(cfg), (endpoint, cred)

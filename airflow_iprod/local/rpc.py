@@ -17,6 +17,7 @@ from airflow_iprod.local.job_actions import Handler
 from airflow_iprod.local.rpc_errors import ApiError
 from airflow_iprod.local.rpc_signing import SignatureVerifier
 from airflow_iprod.local.service import JobService
+from airflow_iprod.local.stats import EngineStats
 from airflow_iprod.local.throttle import Throttle
 
 VERSIONS = {ice_codec.VERSION: "ICE", mps_codec.VERSION: "MPS"}
@@ -65,12 +66,18 @@ def handler_for(version: str, action: str) -> Handler:
 
 class RpcEdge:
     def __init__(
-        self, service: JobService, throttle: Throttle, verifier: SignatureVerifier, faults: Faults
+        self,
+        service: JobService,
+        throttle: Throttle,
+        verifier: SignatureVerifier,
+        faults: Faults,
+        stats: EngineStats | None = None,
     ) -> None:
         self.service = service
         self.throttle = throttle
         self.verifier = verifier
         self.faults = faults
+        self.stats = stats or EngineStats()
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         request_id = rpc_errors.new_request_id()
@@ -80,6 +87,7 @@ class RpcEdge:
             params = request_params(request)
             action = request.headers.get("x-acs-action") or params.get("Action") or ""
             version = request.headers.get("x-acs-version") or params.get("Version") or ""
+            self.stats.rpc_call(action)
             handler = handler_for(version, action)
             if not self.throttle.allow(action):
                 raise rpc_errors.throttled()

@@ -8,6 +8,7 @@ stream so large uploads are never held in memory. Responses may be bytes or a fi
 from __future__ import annotations
 
 import http.client
+import ssl
 from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +21,7 @@ MAX_RPC_BODY = 10 << 20
 MAX_LINE = 65536  # http.server's limit on the request line and on each header line
 MAX_SKIPPED = 16 << 20  # an over-long request line is read (and dropped) up to this much
 COPY_CHUNK = 1 << 20
+HANDSHAKE_TIMEOUT_S = 10.0
 
 
 class BodyReader:
@@ -231,12 +233,35 @@ class EngineHTTPServer(ThreadingHTTPServer):
     request_queue_size = 128
 
     def __init__(
-        self, address: tuple[str, int], dispatch: Dispatch, is_rpc: IsRpc, verbose: bool = False
+        self,
+        address: tuple[str, int],
+        dispatch: Dispatch,
+        is_rpc: IsRpc,
+        verbose: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.dispatch = dispatch
         self.is_rpc = is_rpc
         self.verbose = verbose
+        self.ssl_context = ssl_context
         super().__init__(address, _Handler)
+
+    def get_request(self) -> tuple[Any, Any]:
+        sock, address = super().get_request()
+        if self.ssl_context is not None:  # the handshake runs in the handler thread, not the accept loop
+            sock = self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        if isinstance(request, ssl.SSLSocket):
+            try:
+                request.settimeout(HANDSHAKE_TIMEOUT_S)
+                request.do_handshake()
+                request.settimeout(None)
+            except (OSError, ssl.SSLError):  # a client that does not trust us, or speaks plain HTTP
+                self.shutdown_request(request)
+                return
+        super().process_request_thread(request, client_address)
 
 
 __all__ = ["BodyReader", "EngineHTTPServer"]

@@ -15,7 +15,9 @@ from airflow_iprod import catalog
 from airflow_iprod.errors import IProductionError
 from airflow_iprod.job_outcome import job_result, state_from_event
 from airflow_iprod.job_state import JobState
+from airflow_iprod.lineage import JobLineageMixin
 from airflow_iprod.links import IProductionConsoleLink
+from airflow_iprod.triggers.poll_plan import WINDOW_OPENS_AT
 
 try:  # Airflow 3.3+: the JobId survives worker crashes in the task state store
     from airflow.sdk import ResumableJobMixin
@@ -32,6 +34,8 @@ DEFAULT_CONN_ID = "alibabacloud_default"
 # a template; the real values are validated again after rendering, before any network call.
 _STAND_IN_INPUT = "oss://stand-in-bucket/stand-in-input"
 _STAND_IN_MEDIA_ID = "stand-in-media-id"
+# In-worker Queries before deferring (seconds to wait before each): fast jobs finish without a deferral.
+PRE_DEFER_POLLS_S = (1.0, 2.0)
 
 
 def is_literal(value: Any) -> bool:
@@ -99,7 +103,7 @@ def _with_submit_keywords(init: Any) -> inspect.Signature:
     return sig.replace(parameters=[*params[:at], *submit, *params[at:]])
 
 
-class IProductionJobOperator(ResumableJobMixin, BaseOperator):
+class IProductionJobOperator(JobLineageMixin, ResumableJobMixin, BaseOperator):
     """Run one Alibaba Cloud intelligent-production job and return its normalised result.
 
     :param function_name: the algorithm (``catalog.names(api)``), e.g. ``"SpeechDenoise"``.
@@ -109,16 +113,17 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
         ``{resultType}`` placeholders (required ones per algorithm are enforced).
     :param api: ``"ice"`` (ICE 2020-11-09, default) or ``"mts"`` (MPS 2014-06-18).
     :param conn_id: an ``alibaba_cloud`` connection (see IProductionHook for its extras).
-    Every other field of SubmitIProductionJob is a keyword too (``job_params``, ``input_type``,
-    ``output_type``, ``output_biz``, ``output_url``, ``name``, ``model_id`` ...): the list, what each
-    API calls it and what is allowed is ``catalog.request_fields()`` (``SubmitRequest``), and
-    ``airflow-iprod submit --help`` prints it.
     :param deferrable: wait in the triggerer (default) instead of polling in the worker.
     :param wait_for_completion: if False, return right after submitting (Status Queuing).
     :param poll_interval: seconds between status queries.
     :param timeout: seconds to wait for the job (None: no limit). On timeout the task fails, the job
         keeps running, and a retry re-attaches to it.
     :param cancel_on_kill: cancel the job when the task is killed (ICE; MPS has no Cancel API).
+
+    Every other field of SubmitIProductionJob is a keyword too (``job_params``, ``input_type``,
+    ``output_type``, ``output_biz``, ``output_url``, ``name``, ``model_id`` ...): the list, what each
+    API calls it and what is allowed is ``catalog.request_fields()`` (``SubmitRequest``), and
+    ``airflow-iprod submit --help`` prints it.
 
     Returns a JSON-able dict: ``JobId``, ``Status``, ``FunctionName``, ``Result`` (parsed),
     ``OutputFiles``, ``OutputUrls``, ``OutputMediaIds``, ``Outputs`` (every output as ``oss://``; MPS
@@ -296,6 +301,11 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
         if self.deferrable:
             from airflow_iprod.triggers.iproduction import IProductionJobTrigger
 
+            expected_s = self._expected_seconds()
+            early = self._poll_before_deferring(job_id, expected_s)
+            if early is not None:  # done already: finish here, no deferral, no triggerer round trip
+                self._final = early
+                return self._finish(early)
             self.defer(
                 trigger=IProductionJobTrigger(
                     job_id=job_id,
@@ -304,6 +314,8 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
                     poll_interval=self.poll_interval,
                     timeout=self.timeout,
                     cancel_on_kill=self.cancel_on_kill,
+                    submitted_at=self._submitted_at,
+                    expected_s=expected_s,
                 ),
                 method_name="execute_complete",
                 kwargs={"submitted_at": self._submitted_at},
@@ -346,6 +358,37 @@ class IProductionJobOperator(ResumableJobMixin, BaseOperator):
         return float(value) if isinstance(value, (int, float)) else None
 
     # ------------------------------------------------------------------ waiting
+
+    def _expected_seconds(self) -> float | None:
+        """The job's expected run time (the algorithm's benchmarked speed times the input's duration),
+        which tells the trigger when polling is worth it; None when unknown."""
+        from airflow_iprod.catalog.speeds import expected_seconds
+        from airflow_iprod.media_probe import input_seconds
+
+        media_s = input_seconds(self.hook, self._request) if self._request is not None else None
+        return expected_seconds(self.function_name, media_s)
+
+    def _poll_before_deferring(self, job_id: str, expected_s: float | None) -> JobState | None:
+        """A fast job is often done within seconds: a couple of short polls here finish it in the worker.
+
+        Deferring a task whose job has already ended is what exposes Airflow's resume race (the
+        triggerer fires before the worker has left, and the scheduler may mark the task up_for_retry).
+        These Queries are the worker's own, outside the triggerer's budget. Skipped for jobs that cannot
+        be done that soon."""
+        if expected_s is not None and expected_s * WINDOW_OPENS_AT > sum(PRE_DEFER_POLLS_S):
+            return None
+        for delay in PRE_DEFER_POLLS_S:
+            time.sleep(delay)
+            try:
+                state = self.hook.query(job_id, retries=0)
+            except IProductionError as err:
+                if not err.retriable:
+                    raise
+                continue
+            if state.is_terminal:
+                self.log.info("Job %s finished before the task deferred: %s", job_id, state.raw_status)
+                return state
+        return None
 
     def _poll_in_worker(self, job_id: str) -> JobState:
         state, finished = self.hook.wait(

@@ -11,15 +11,16 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_iprod import catalog
 from airflow_iprod.errors import IProductionError
-from airflow_iprod.hooks.iproduction import IProductionHook
+from airflow_iprod.hooks.iproduction import API_VERSIONS, IProductionHook, classify
 from airflow_iprod.job_state import JobState
-from airflow_iprod.triggers.rate_limit import query_budget
+from airflow_iprod.triggers.poll_plan import next_poll_at
+from airflow_iprod.triggers.poll_scheduler import poll_scheduler
 
 CANCEL_TIMEOUT = 20.0
 
 
 class IProductionJobTrigger(BaseTrigger):
-    """Poll ``QueryIProductionJob`` every ``poll_interval`` seconds until the job finishes.
+    """Poll ``QueryIProductionJob`` until the job finishes.
 
     Fires exactly one event, a dict with ``status`` one of:
 
@@ -28,9 +29,15 @@ class IProductionJobTrigger(BaseTrigger):
     * ``"error"`` — a non-transient API error (``error`` holds code, message, RequestId).
 
     Transient API errors (throttling, 5xx, connection problems) never end the wait: the trigger backs
-    off and polls again until ``end_time``. All triggers in a triggerer share one query budget
-    (``[iprod] query_qps``). The serialized kwargs hold the connection id, never credentials.
-    ``end_time`` is absolute (epoch seconds) so a triggerer restart does not extend the timeout.
+    off and polls again until ``end_time``. All triggers in a triggerer poll through one scheduler
+    (:mod:`~airflow_iprod.triggers.poll_scheduler`): one keep-alive connection pool per endpoint, one
+    Query budget (``[iprod] query_qps``) never exceeded in any sliding second, one Query for triggers
+    waiting on the same job. With ``submitted_at`` and ``expected_s`` (the operator's estimate of the
+    run time) a job is polled sparsely until it may be done and every ``poll_interval`` after that
+    (:mod:`~airflow_iprod.triggers.poll_plan`); without them, every ``poll_interval``.
+
+    The serialized kwargs hold the connection id, never credentials. ``end_time`` and ``submitted_at``
+    are absolute (epoch seconds) so a triggerer restart changes neither the timeout nor the plan.
     """
 
     def __init__(
@@ -42,6 +49,8 @@ class IProductionJobTrigger(BaseTrigger):
         end_time: float | None = None,
         timeout: float | None = None,
         cancel_on_kill: bool = True,
+        submitted_at: float | None = None,
+        expected_s: float | None = None,
     ) -> None:
         super().__init__()
         self.job_id = job_id
@@ -52,6 +61,8 @@ class IProductionJobTrigger(BaseTrigger):
             end_time = time.time() + float(timeout)
         self.end_time = end_time
         self.cancel_on_kill = cancel_on_kill
+        self.submitted_at = submitted_at
+        self.expected_s = expected_s
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -63,6 +74,8 @@ class IProductionJobTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "end_time": self.end_time,
                 "cancel_on_kill": self.cancel_on_kill,
+                "submitted_at": self.submitted_at,
+                "expected_s": self.expected_s,
             },
         )
 
@@ -74,45 +87,60 @@ class IProductionJobTrigger(BaseTrigger):
         return None if self.end_time is None else self.end_time - time.time()
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        from airflow_iprod.hooks.query_client import query_client
+
         hook = self._hook()
+        client = query_client(await hook.asettings(), API_VERSIONS[self.api])
+        client.pool.acquire()
+        try:
+            async for event in self._poll(hook, client):
+                yield event
+        finally:
+            await client.pool.release()  # the last trigger of a triggerer closes the connections
+
+    async def _poll(self, hook: IProductionHook, client: Any) -> AsyncIterator[TriggerEvent]:
+        scheduler = poll_scheduler()
+        key = (client.key, self.job_id)
         last: JobState | None = None
         transient = 0
+        due = self._next_due()
         while True:
             remaining = self._remaining()
             if remaining is not None and remaining <= 0:
                 yield TriggerEvent(self._event("timeout", last, message=self._timeout_message(last)))
                 return
-            await query_budget().acquire()
             try:
-                state = await hook.aquery(self.job_id, retries=0)
-            except IProductionError as err:
+                body = await asyncio.wait_for(
+                    scheduler.query(key, due, lambda: client.query(self.job_id)), timeout=remaining
+                )
+                state = JobState.from_response(self.api, self.job_id, body)
+            except TimeoutError:
+                continue  # end_time passed while waiting for a turn: the check above ends the wait
+            except Exception as exc:
+                err, _ = classify(exc, idempotent=True)
                 if not err.retriable:
                     yield TriggerEvent(self._event("error", last, error=err, message=str(err)))
                     return
                 delay = hook.backoff(min(transient, 6), err.retry_after)
+                if transient == 0 or transient % 10 == 0:  # a streak is logged, not every retry of it
+                    self.log.warning(
+                        "Job %s: transient error %s; polling again in %.1f s", self.job_id, err, delay
+                    )
                 transient += 1
-                self.log.warning(
-                    "Job %s: transient error %s; polling again in %.1f s", self.job_id, err, delay
-                )
-                await self._sleep(delay)
+                due = time.time() + delay
                 continue
-            except Exception as err:  # a bug or an unexpected SDK failure: report it, don't spin
-                yield TriggerEvent(self._event("error", last, message=f"{type(err).__name__}: {err}"))
-                return
             transient = 0
-            last = state
             if state.is_terminal:
                 status = "success" if state.is_success else "failed"
                 yield TriggerEvent(self._event(status, state, message=self._final_message(state)))
                 return
-            self.log.info("Job %s (%s) is %s", self.job_id, state.function_name, state.raw_status)
-            await self._sleep(self.poll_interval)
+            if last is None or state.raw_status != last.raw_status:  # on change, not on every poll
+                self.log.info("Job %s (%s) is %s", self.job_id, state.function_name, state.raw_status)
+            last = state
+            due = self._next_due()
 
-    async def _sleep(self, delay: float) -> None:
-        remaining = self._remaining()
-        if remaining is not None:
-            delay = min(delay, max(remaining, 0.0))
-        await asyncio.sleep(max(delay, 0.0))
+    def _next_due(self) -> float:
+        return next_poll_at(time.time(), self.poll_interval, self.submitted_at, self.expected_s)
 
     async def on_kill(self) -> None:
         """The user killed the task (mark failed/success, clear): stop paying for the job.

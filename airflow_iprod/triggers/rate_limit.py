@@ -1,47 +1,69 @@
-"""A per-process query budget shared by every IProduction trigger in a triggerer.
+"""The per-process Query budget shared by every IProduction trigger in a triggerer.
 
-A triggerer may hold thousands of waiting jobs; each polls QueryIProductionJob. One token bucket per
-event loop keeps the sum of their calls under the service's QPS limit, however many triggers run.
+A triggerer may hold thousands of waiting jobs. One budget per event loop keeps the sum of their Queries
+under ``[iprod] query_qps`` in *every* sliding second, not just on average: a token bucket lets a full
+burst follow a full second's refill (twice the rate inside one second), and the service's throttling
+counts every second.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
 import os
 import time
-import weakref
+from collections.abc import Callable
 
 DEFAULT_QUERY_QPS = 20.0
 QPS_ENV = "AIRFLOW__IPROD__QUERY_QPS"
 
 
-class TokenBucket:
-    """``rate`` tokens a second, at most ``burst`` saved up; ``acquire`` waits for one (FIFO)."""
+class QueryBudget:
+    """At most ``rate`` Queries that may reach the service inside any one second, paced ``1/rate`` apart.
 
-    def __init__(self, rate: float, burst: float | None = None) -> None:
+    A Query reaches the service some time between its send and its answer, and that time varies (a new
+    connection's handshake, a busy machine). So a Query counts against every second that its whole
+    ``[send, answer]`` span touches: ``acquire`` hands out a slot only while fewer than ``rate`` Queries
+    are in flight or answered within the last second, and returns the callable that marks the answer.
+    Waiters are served first come, first served; a slot missed while idle is not saved for a burst.
+    """
+
+    def __init__(self, rate: float) -> None:
         if rate <= 0:
             raise ValueError(f"query QPS must be > 0, got {rate}")
         self.rate = float(rate)
-        self.burst = float(burst if burst is not None else max(1.0, rate))
-        self._tokens = self.burst
-        self._stamp = time.monotonic()
+        self.limit = max(1, math.floor(rate))
+        self.window = 1.0 if rate >= 1 else 1.0 / rate
+        self.interval = 1.0 / rate
+        self._spans: list[list[float | None]] = []  # [answered at (monotonic) or None while in flight]
+        self._next = 0.0
         self._lock = asyncio.Lock()
+        self._answered = asyncio.Event()
 
-    def _refill(self) -> None:
-        now = time.monotonic()
-        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-        self._stamp = now
-
-    async def acquire(self) -> None:
+    async def acquire(self) -> Callable[[], None]:
         async with self._lock:  # one waiter at a time keeps the order fair
-            self._refill()
-            if self._tokens < 1:
-                await asyncio.sleep((1 - self._tokens) / self.rate)
-                self._refill()
-            self._tokens -= 1
+            while True:
+                now = time.monotonic()
+                self._spans = [s for s in self._spans if s[0] is None or s[0] > now - self.window]
+                if len(self._spans) < self.limit and now >= self._next:
+                    span: list[float | None] = [None]
+                    self._spans.append(span)
+                    self._next = now + self.interval
+                    return lambda: self._answer(span)
+                waits = [self._next - now] if now < self._next else []
+                if len(self._spans) >= self.limit:
+                    ends = [s[0] + self.window - now for s in self._spans if s[0] is not None]
+                    waits.append(min(ends) if ends else math.inf)  # else: wait for an answer
+                timeout = max(min(waits), 0.001) if waits and min(waits) != math.inf else None
+                self._answered.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._answered.wait(), timeout)
 
-
-_BUCKETS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, TokenBucket] = weakref.WeakKeyDictionary()
+    def _answer(self, span: list[float | None]) -> None:
+        if span[0] is None:
+            span[0] = time.monotonic()
+            self._answered.set()
 
 
 def configured_qps() -> float:
@@ -55,12 +77,3 @@ def configured_qps() -> float:
         except Exception:  # config unavailable (plain asyncio use): fall back to the default
             return DEFAULT_QUERY_QPS
     return float(raw)
-
-
-def query_budget() -> TokenBucket:
-    """The bucket of the running event loop (created on first use with the configured rate)."""
-    loop = asyncio.get_running_loop()
-    bucket = _BUCKETS.get(loop)
-    if bucket is None:
-        bucket = _BUCKETS[loop] = TokenBucket(configured_qps())
-    return bucket

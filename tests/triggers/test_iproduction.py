@@ -12,7 +12,7 @@ from airflow_iprod.hooks.iproduction import IProductionHook
 from airflow_iprod.local.config import FaultConfig
 from airflow_iprod.triggers import rate_limit
 from airflow_iprod.triggers.iproduction import IProductionJobTrigger
-from tests.conftest import submit_to, upload_to, wait_for
+from tests.conftest import submit_to, upload_to
 
 
 async def _events(trigger: IProductionJobTrigger) -> list[dict]:
@@ -84,22 +84,6 @@ async def test_non_transient_error_ends_with_error_event(iprod_conn):
     (event,) = await _events(IProductionJobTrigger("no-such-job", iprod_conn, poll_interval=0.1, timeout=10))
     assert event["status"] == "error" and event["error"]["code"] == "NotFound"
     assert event["error"]["request_id"]
-
-
-async def test_throttled_polls_share_a_budget_and_all_finish(make_engine, make_conn, noisy_wav, monkeypatch):
-    """30 triggers on finished jobs, engine limit 10 Query/s: the process budget (8/s) keeps them under
-    the service limit, so they all finish, and it takes the time the budget implies."""
-    engine = make_engine(throttle_rates={"QueryIProductionJob": 10.0})
-    conn = make_conn(engine, "iprod_trig_many")
-    job_id = _submit(engine, noisy_wav, "trig-many")
-    wait_for(engine.ice(), "ice", job_id)
-    monkeypatch.setenv(rate_limit.QPS_ENV, "8")
-    start = time.monotonic()
-    triggers = [IProductionJobTrigger(job_id, conn, poll_interval=0.1, timeout=60) for _ in range(30)]
-    results = await asyncio.gather(*(_events(t) for t in triggers))
-    elapsed = time.monotonic() - start
-    assert all(r[0]["status"] == "success" for r in results)
-    assert elapsed >= (30 - 8) / 8 * 0.9  # burst of 8, then 8/s
 
 
 async def test_throttling_without_budget_is_survived(make_engine, make_conn, noisy_wav, monkeypatch):
