@@ -62,6 +62,8 @@ _NOT_SENT = frozenset(
         "ServerTimeoutError",  # aiohttp raises it for connect timeouts too; see _classify_transport
     }
 )
+# TLS verification failed: a configuration problem, not a transient one.
+_UNTRUSTED = frozenset({"SSLCertVerificationError", "ClientConnectorCertificateError"})
 # Exceptions where the request may have been processed before the connection failed.
 _MAYBE_SENT = frozenset(
     {
@@ -210,6 +212,11 @@ class IProductionHook(AlibabaBaseHook):
             ca_bundle=extras.get("ca_bundle") or None,
             mns_endpoint=extras.get("mns_endpoint") or None,
         )
+
+    async def asettings(self) -> ClientSettings:
+        """``settings()`` with the connection fetched without blocking the event loop."""
+        await self._aensure_connection()
+        return self.settings()
 
     def get_conn(self) -> Any:
         """The SDK client for this hook's API (cached per process)."""
@@ -475,6 +482,7 @@ def _build_client(settings: ClientSettings) -> Any:
         protocol=settings.protocol,
         read_timeout=settings.read_timeout_ms,
         connect_timeout=settings.connect_timeout_ms,
+        ca=settings.ca_bundle,  # the local engine's CA over HTTPS; verification stays on
     )
     if settings.access_key_id and settings.access_key_secret:
         config.access_key_id = settings.access_key_id
@@ -553,6 +561,8 @@ def _classify_transport(exc: BaseException) -> str | None:
                 todo.append(value)
     names = {type(s).__name__ for s in seen}
     text = " ".join(str(s) for s in seen)
+    if names & _UNTRUSTED or "CERTIFICATE_VERIFY_FAILED" in text:
+        return None  # the server's certificate is not trusted: resending cannot help (see ca_bundle)
     if "ServerTimeoutError" in names and "onnect" not in text:
         names.discard("ServerTimeoutError")  # an aiohttp *read* timeout: the request may have run
         names.add("TimeoutError")

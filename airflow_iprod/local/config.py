@@ -54,6 +54,8 @@ class EngineConfig:
     # Runs a job gets when its worker dies without reporting (kill -9, OOM, a crash): the cloud does not
     # fail a job because one machine died. Only the algorithm's own failure ends a job in Fail.
     worker_attempts: int = 3
+    # Serve HTTPS with a certificate from the engine's own CA (data_dir/tls/ca.pem): the cloud's protocol
+    tls: bool = False
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)

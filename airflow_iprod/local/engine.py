@@ -8,6 +8,7 @@ Never imports Airflow: the engine runs as a plain service.
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import threading
 from typing import Any
@@ -30,19 +31,25 @@ from airflow_iprod.local.rpc_signing import SignatureVerifier
 from airflow_iprod.local.scheduler import Scheduler
 from airflow_iprod.local.server import EngineHTTPServer
 from airflow_iprod.local.service import JobService
+from airflow_iprod.local.stats import EngineStats
 from airflow_iprod.local.throttle import Throttle
+from airflow_iprod.local.tls import ensure_certificates, server_context
+
+STATS_PATH = "/-/stats"  # counters only (connections, calls per action): see local/stats.py
 
 
 class _Server(EngineHTTPServer):
     """Also ends its open keep-alive connections on close: a handler thread blocked on an idle one would
     otherwise go on answering from a stopped engine (a client's pool reuses it after a restart)."""
 
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
+    def __init__(self, *args: Any, stats: EngineStats, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stats = stats
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
 
     def process_request(self, request: Any, client_address: Any) -> None:
+        self.stats.connection_opened(self.ssl_context is not None)
         with self._open_lock:
             self._open.add(request)
         super().process_request(request, client_address)
@@ -82,7 +89,11 @@ class LocalEngine:
         self.service = JobService(
             self.jobs, self.objects, self.scheduler, self.media, self.faults, config.region
         )
-        self.rpc = RpcEdge(self.service, self.throttle, self.verifier, self.faults)
+        self.stats = EngineStats()
+        self.rpc = RpcEdge(self.service, self.throttle, self.verifier, self.faults, self.stats)
+        self.ca_file = (
+            ensure_certificates(config.data_dir, (config.host, "localhost")) if config.tls else None
+        )
         # MNS queues share the job store's SQLite file: a job's callback is stored with its outbox row gone.
         self.mns_store = MnsStore(self.jobs.path)
         self.mns = MnsApi(self.mns_store, MnsVerifier(config.credential, config.timestamp_window_s))
@@ -97,7 +108,12 @@ class LocalEngine:
     # -- lifecycle ---------------------------------------------------------------------------------
 
     def start(self) -> LocalEngine:
-        self._server = _Server((self.config.host, self.config.port), self.dispatch, is_rpc)
+        tls = (
+            server_context(self.config.data_dir, (self.config.host, "localhost")) if self.config.tls else None
+        )
+        self._server = _Server(
+            (self.config.host, self.config.port), self.dispatch, is_rpc, ssl_context=tls, stats=self.stats
+        )
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="iprod-http", daemon=True
         )
@@ -140,11 +156,19 @@ class LocalEngine:
 
     # -- requests ----------------------------------------------------------------------------------
 
+    @property
+    def protocol(self) -> str:
+        return "https" if self.config.tls else "http"
+
     def dispatch(self, request: HttpRequest) -> HttpResponse:
         if is_mns(request):  # x-mns-version: MNS queues (a bucket named "queues" stays OSS's)
             return self.mns.handle(request)
         if is_console_request(request, self.config):  # path style /-/console/...: "-" is no bucket
             return self.console.handle(request)
+        if request.method == "GET" and request.path == STATS_PATH:
+            return HttpResponse(
+                200, {"Content-Type": "application/json"}, json.dumps(self.stats.snapshot()).encode()
+            )
         if is_rpc(request):
             return self.rpc.handle(request)
         return oss_api.handle(request, self.config, self.objects)
