@@ -37,6 +37,9 @@ autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
 autodoc_default_options = {"show-inheritance": True}
 autoclass_content = "class"
+# Our docstrings only: Airflow's base-class text (execute, on_kill ...) is not this provider's reference.
+autodoc_inherit_docstrings = False
+add_module_names = False
 
 html_theme = "furo"
 html_title = f"airflow-iprod {release}"
