@@ -123,56 +123,49 @@ class EventCallback:
 
 
 class MnsStore:
+    """One SQLite connection behind a lock: every operation is a few small statements, and one
+    connection per HTTP thread would pile up open files for as long as the engine runs."""
+
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._local = threading.local()
-        self._conns: list[sqlite3.Connection] = []
-        self._conns_lock = threading.Lock()
-        self._write_lock = threading.Lock()
+        self._lock = threading.RLock()
         self._changed = threading.Condition()
         self._generation = 0  # bumped (under _changed) whenever a message may have become receivable
         self._closed = False
-        conn = self._conn()
-        with self._write_lock:
-            conn.executescript(_SCHEMA)  # executescript manages its own transaction
+        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.row_factory = sqlite3.Row
+        with self._lock:
+            self._db.executescript(_SCHEMA)  # executescript manages its own transaction
 
     # -- connections -----------------------------------------------------------------------------------
 
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
             if self._closed:
                 raise MnsError(503, "ServiceUnavailable", "The engine is stopping.")
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.row_factory = sqlite3.Row
-            self._local.conn = conn
-            with self._conns_lock:
-                self._conns.append(conn)
-        return conn
+            yield self._db
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        with self._write_lock:
-            conn.execute("BEGIN IMMEDIATE")
+        with self._read() as db:
+            db.execute("BEGIN IMMEDIATE")
             try:
-                yield conn
+                yield db
             except BaseException:
-                conn.execute("ROLLBACK")
+                db.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
+            db.execute("COMMIT")
 
     def close(self) -> None:
-        """Wake every long poll (they answer 503) and close the connections."""
+        """Wake every long poll (they answer 503) and close the connection (idempotent)."""
         with self._changed:
             self._closed = True
             self._changed.notify_all()
-        with self._write_lock, self._conns_lock:
-            conns, self._conns = self._conns, []
-        for conn in conns:
-            conn.close()
+        with self._lock:
+            self._db.close()
 
     def _notify(self) -> None:
         with self._changed:
@@ -217,14 +210,14 @@ class MnsStore:
             )
 
     def get_queue(self, name: str) -> QueueInfo:
-        db = self._conn()
-        row = self._queue_row(db, name)
-        now = now_ms()
-        counts = db.execute(
-            "SELECT SUM(visible_ms <= ?), SUM(visible_ms > ? AND dequeue_count > 0),"
-            " SUM(visible_ms > ? AND dequeue_count = 0) FROM mns_messages WHERE queue = ?",
-            (now, now, now, name),
-        ).fetchone()
+        with self._read() as db:
+            row = self._queue_row(db, name)
+            now = now_ms()
+            counts = db.execute(
+                "SELECT SUM(visible_ms <= ?), SUM(visible_ms > ? AND dequeue_count > 0),"
+                " SUM(visible_ms > ? AND dequeue_count = 0) FROM mns_messages WHERE queue = ?",
+                (now, now, now, name),
+            ).fetchone()
         return QueueInfo(
             name=name,
             attributes=_attributes(row),
@@ -237,7 +230,8 @@ class MnsStore:
         )
 
     def exists(self, name: str) -> bool:
-        return self._conn().execute("SELECT 1 FROM mns_queues WHERE name = ?", (name,)).fetchone() is not None
+        with self._read() as db:
+            return db.execute("SELECT 1 FROM mns_queues WHERE name = ?", (name,)).fetchone() is not None
 
     def delete_queue(self, name: str) -> None:
         with self._tx() as db:
@@ -247,15 +241,12 @@ class MnsStore:
 
     def list_queues(self, prefix: str, marker: str, limit: int) -> tuple[list[str], str]:
         """Names in order from ``marker`` on, at most ``limit``, and the next marker ('' at the end)."""
-        rows = (
-            self._conn()
-            .execute(
+        with self._read() as db:
+            rows = db.execute(
                 "SELECT name FROM mns_queues WHERE name >= ? AND substr(name, 1, ?) = ?"
                 " ORDER BY name LIMIT ?",
                 (marker, len(prefix), prefix, limit + 1),
-            )
-            .fetchall()
-        )
+            ).fetchall()
         names = [r["name"] for r in rows]
         return (names[:limit], names[limit]) if len(names) > limit else (names, "")
 
@@ -350,12 +341,9 @@ class MnsStore:
         return taken, nxt, float(queue["polling_wait_seconds"])
 
     def peek(self, name: str, count: int) -> list[Received]:
-        db = self._conn()
-        self._queue_row(db, name)
-        rows = db.execute(
-            _ACTIVE,
-            (name, now_ms(), count),
-        ).fetchall()
+        with self._read() as db:
+            self._queue_row(db, name)
+            rows = db.execute(_ACTIVE, (name, now_ms(), count)).fetchall()
         return [
             _received(r, None, r["visible_ms"], r["first_dequeue_ms"] or 0, r["dequeue_count"]) for r in rows
         ]
@@ -398,11 +386,10 @@ class MnsStore:
 
     def pending_callbacks(self, limit: int = 256) -> list[tuple[str, float]]:
         """Outbox rows (job id, when the job ended), oldest first; the job store writes them."""
-        rows = (
-            self._conn()
-            .execute("SELECT job_id, created FROM callback_outbox ORDER BY created LIMIT ?", (limit,))
-            .fetchall()
-        )
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT job_id, created FROM callback_outbox ORDER BY created LIMIT ?", (limit,)
+            ).fetchall()
         return [(r["job_id"], r["created"]) for r in rows]
 
     def settle_callback(self, job_id: str, queue: str | None, body: str | None) -> bool:
@@ -422,7 +409,8 @@ class MnsStore:
         return stored
 
     def event_callback(self) -> EventCallback | None:
-        row = self._conn().execute("SELECT * FROM ice_event_callback WHERE id = 1").fetchone()
+        with self._read() as db:
+            row = db.execute("SELECT * FROM ice_event_callback WHERE id = 1").fetchone()
         return _event_callback(row)
 
     def set_event_callback(self, setting: EventCallback) -> None:
