@@ -12,7 +12,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import threading
 import time
+from collections import deque
 from http.cookies import CookieError, SimpleCookie
 
 from airflow_iprod.local.config import EngineConfig
@@ -94,3 +96,34 @@ def safe_next(target: str | None) -> str:
     if target and target.startswith(PREFIX + "/") and not target.startswith("//") and "\\" not in target:
         return target
     return PREFIX + "/jobs"
+
+
+class SignInLimiter:
+    """At most ``limit`` refused sign-ins per client address in any ``window_s`` seconds, then every
+    sign-in from it waits (429), right secret or not: guessing a secret through the form stays slow."""
+
+    def __init__(self, limit: int = 10, window_s: float = 60.0) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self._refused: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def wait_s(self, client: str, now: float | None = None) -> float:
+        """Seconds ``client`` must wait before it may try again (0: it may)."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            times = self._refused.get(client)
+            while times and times[0] <= now - self.window_s:
+                times.popleft()
+            if not times:
+                self._refused.pop(client, None)
+                return 0.0
+            return times[0] + self.window_s - now if len(times) >= self.limit else 0.0
+
+    def refused(self, client: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if len(self._refused) > 10_000:  # many addresses: forget the stale ones
+                for stale in [c for c, t in self._refused.items() if not t or t[-1] <= now - self.window_s]:
+                    del self._refused[stale]
+            self._refused.setdefault(client, deque()).append(now)

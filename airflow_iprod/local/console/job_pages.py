@@ -22,6 +22,7 @@ from airflow_iprod.local.job_store import Job
 from airflow_iprod.local.objects import ObjectStore
 
 PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
 API_NAMES = {"ice": "ICE", "mts": "MPS"}
 MAX_FILTER_CHARS = 128
 
@@ -30,8 +31,15 @@ def _function_names() -> list[str]:
     return sorted({spec.name for spec in catalog.all_specs()})
 
 
-def parse_list_query(query: dict[str, str]) -> tuple[JobFilter, int]:
-    """The filter and page number of a list URL; ConsoleError(400) naming a bad parameter."""
+def _number(query: dict[str, str], name: str, default: int, top: int) -> int:
+    text = query.get(name, "") or str(default)
+    if not text.isdigit() or not 1 <= int(text) <= top:
+        raise ConsoleError(400, f"{name}={text[:20]!r} is not valid: a whole number from 1 to {top}")
+    return int(text)
+
+
+def parse_list_query(query: dict[str, str]) -> tuple[JobFilter, int, int]:
+    """The filter, page number and page size of a list URL; ConsoleError(400) naming a bad parameter."""
     status = query.get("status", "")
     if status and status not in STATUSES:
         raise ConsoleError(
@@ -47,10 +55,8 @@ def parse_list_query(query: dict[str, str]) -> tuple[JobFilter, int]:
     pipeline = query.get("pipeline", "")
     if len(pipeline) > MAX_FILTER_CHARS:
         raise ConsoleError(400, f"pipeline has {len(pipeline)} characters: a PipelineId has 1 to 128")
-    page_text = query.get("page", "1") or "1"
-    if not page_text.isdigit() or int(page_text) < 1:
-        raise ConsoleError(400, f"page={page_text[:20]!r} is not valid: a page number from 1")
-    return JobFilter(status, function, pipeline), int(page_text)
+    page = _number(query, "page", 1, 10**9)
+    return JobFilter(status, function, pipeline), page, _number(query, "per_page", PAGE_SIZE, MAX_PAGE_SIZE)
 
 
 def _select(name: str, label: str, current: str, options: list[str]) -> str:
@@ -61,10 +67,11 @@ def _select(name: str, label: str, current: str, options: list[str]) -> str:
     return f'<label>{esc(label)}<select name="{esc(name)}">{"".join(items)}</select></label>'
 
 
-def _filter_form(where: JobFilter, functions: list[str], pipelines: list[str]) -> str:
+def _filter_form(where: JobFilter, functions: list[str], pipelines: list[str], per_page: int) -> str:
     pipes = sorted(set(pipelines) | ({where.pipeline_id} if where.pipeline_id else set()))
+    size = f'<input type="hidden" name="per_page" value="{per_page}">' if per_page != PAGE_SIZE else ""
     return (
-        f'<form class="filters" method="get" action="{esc(url("/jobs"))}">'
+        f'<form class="filters" method="get" action="{esc(url("/jobs"))}">{size}'
         + _select("status", "Status", where.status, list(STATUSES))
         + _select("function", "FunctionName", where.function_name, sorted(set(functions)))
         + _select("pipeline", "Pipeline", where.pipeline_id, pipes)
@@ -90,11 +97,11 @@ def _job_row(job: Job) -> list[str]:
 
 def jobs_list(queries: JobQueries, query: dict[str, str], endpoint: str) -> str:
     """The body of the job list page."""
-    where, page = parse_list_query(query)
-    result = queries.page(where, (page - 1) * PAGE_SIZE, PAGE_SIZE)
+    where, page, per_page = parse_list_query(query)
+    result = queries.page(where, (page - 1) * per_page, per_page)
     functions, pipelines = queries.choices()
-    pages = max(1, -(-result.total // PAGE_SIZE))
-    parts = [_filter_form(where, functions, pipelines)]
+    pages = max(1, -(-result.total // per_page))
+    parts = [_filter_form(where, functions, pipelines, per_page)]
     noun = "job" if result.total == 1 else "jobs"
     parts.append(f'<p class="summary">{result.total} {noun} · newest first · page {page} of {pages}</p>')
     if result.jobs:
@@ -111,6 +118,8 @@ def jobs_list(queries: JobQueries, query: dict[str, str], endpoint: str) -> str:
     else:
         parts.append('<p class="note">No jobs match these filters.</p>')
     keep = {"status": where.status, "function": where.function_name, "pipeline": where.pipeline_id}
+    if per_page != PAGE_SIZE:
+        keep["per_page"] = str(per_page)
     pager = []
     if page > 1:
         pager.append(link(url("/jobs", **keep, page=page - 1), "← Newer"))
@@ -156,6 +165,9 @@ def job_page(queries: JobQueries, store: ObjectStore, presign: Presign, job_id: 
         ("Input", f'<span class="mono">{esc(job.input_url or "-")}</span>'),
         ("Output", f'<span class="mono">{esc(job.output_template or "-")}</span>'),
     ]
+    if job.outputs.get("media_ids"):
+        ids = ", ".join(job.outputs["media_ids"])
+        summary.append(("Output media IDs", f'<span class="mono">{esc(ids)}</span>'))
     parts = [definition_list(summary)]
     if job.code or job.message:
         parts.append(

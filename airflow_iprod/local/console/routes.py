@@ -65,6 +65,7 @@ class Console:
         self.queries = JobQueries(jobs_db)
         self.urls = DownloadUrls(config, endpoint)
         self.endpoint = endpoint
+        self.limiter = auth.SignInLimiter()
 
     # -- the edge ------------------------------------------------------------------------------------
 
@@ -151,7 +152,15 @@ class Console:
         if not key_id or not secret:
             missing = "AccessKeyId" if not key_id else "AccessKeySecret"
             return self._login_page(400, next_target, key_id, f"{missing} is empty: give both.")
+        wait = self.limiter.wait_s(request.client)
+        if wait > 0:
+            seconds = max(1, round(wait))
+            problem = f"Too many refused sign-ins from {request.client}: try again in {seconds} s."
+            response = self._login_page(429, next_target, key_id, problem)
+            response.headers["Retry-After"] = str(seconds)
+            return response
         if not auth.check_login(self.config, key_id, secret):
+            self.limiter.refused(request.client)
             log.warning("console sign-in refused for AccessKeyId %r from %s", key_id[:64], request.client)
             return self._login_page(
                 401, next_target, key_id, "Sign-in refused: that AccessKeyId and AccessKeySecret are not a "
@@ -210,6 +219,7 @@ _ERROR_TITLES = {
     404: "Not found",
     405: "Not allowed",
     413: "Too large",
+    429: "Too many requests",
     500: "Internal error",
 }
 

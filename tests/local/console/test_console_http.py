@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 import time
+from typing import Any
 
 import pytest
 import requests
@@ -107,6 +108,41 @@ def test_bad_filters_are_refused_by_name(
 ) -> None:
     response = session.get(f"{console.base}/jobs", params=query)
     assert response.status_code == 400 and words in html.unescape(response.text)
+
+
+def test_jobs_list_pages(console: ConsoleJobs, session: requests.Session) -> None:
+    ids = list(console.ids.values())
+    seen: list[str] = []
+    for page in (1, 2, 3):
+        text = session.get(f"{console.base}/jobs", params={"per_page": 2, "page": page}).text
+        seen += [j for j in re.findall(r'href="/-/console/jobs/([0-9a-f]{32})"', text) if j not in seen]
+        assert f"5 jobs · newest first · page {page} of 3" in text
+        assert ("Older →" in text) == (page < 3) and ("← Newer" in text) == (page > 1)
+    assert sorted(seen) == sorted(ids) and seen[0] == console.ids["asr"]  # each job once, newest first
+    past = session.get(f"{console.base}/jobs", params={"per_page": 2, "page": 4}).text
+    assert "Page 4 is past the last page (3)." in past
+
+
+def test_sign_in_guessing_is_slowed(make_engine: Any) -> None:
+    handle = make_engine(workers=1)
+    login = f"http://{handle.endpoint}/-/console/login"
+    wrong = {"access_key_id": handle.access_key_id, "access_key_secret": "guess"}
+    for _ in range(10):
+        assert requests.post(login, data=wrong, allow_redirects=False).status_code == 401
+    right = {"access_key_id": handle.access_key_id, "access_key_secret": handle.access_key_secret}
+    refused = requests.post(login, data=right, allow_redirects=False)
+    assert refused.status_code == 429 and 0 < int(refused.headers["Retry-After"]) <= 60
+    assert "Too many refused sign-ins" in refused.text and "Set-Cookie" not in refused.headers
+
+
+def test_sign_in_limiter_window() -> None:
+    limiter = auth.SignInLimiter(limit=3, window_s=60)
+    for t in (0.0, 1.0, 2.0):
+        assert limiter.wait_s("a", now=t) == 0
+        limiter.refused("a", now=t)
+    assert limiter.wait_s("a", now=3.0) == pytest.approx(57.0)
+    assert limiter.wait_s("b", now=3.0) == 0  # another address is not held up
+    assert limiter.wait_s("a", now=60.5) == 0  # the first refusal has left the window
 
 
 def test_unknown_job_bucket_and_page_are_404(console: ConsoleJobs, session: requests.Session) -> None:
