@@ -2,7 +2,7 @@
 message is in its queue after the job ends, through the official SDKs.
 
 * ``wake``: a consumer holds ``BatchReceiveMessage(16, waitseconds=30)``; the producer sends one
-  message; time from SendMessage returning to the consumer's receive returning (N rounds).
+  message; time from issuing SendMessage to the consumer's receive returning (N rounds).
 * ``callback``: MPS jobs with ``NotifyUrl`` failed on purpose by the fault injection (no worker: only
   the engine's completion path is measured); the message's EnqueueTime minus the job's FinishTime
   (both the engine's clock), and the wall time from the job's Submit to the consumer holding its
@@ -56,8 +56,8 @@ def wake(engine: LocalEngine, rounds: int) -> list[float]:
         poller = threading.Thread(target=receive)
         poller.start()
         time.sleep(0.05)
+        sent = time.perf_counter()  # from issuing SendMessage (its own round trip included)
         producer.send_message(Message("x"))
-        sent = time.perf_counter()
         poller.join()
         delays.append((got[0] - sent) * 1000)
     return delays

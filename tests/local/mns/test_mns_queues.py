@@ -137,6 +137,10 @@ def test_batches_priority_peek_and_attributes(local_engine: EngineHandle) -> Non
     assert (meta.visibility_timeout, meta.inactive_messages, meta.active_messages) == (30, 3, 0)
     queue.batch_delete_message([m.receipt_handle for m in got])
     assert queue.get_attributes().inactive_messages == 0
+    meta = QueueMeta()
+    meta.set_visibilitytimeout(45)
+    queue.set_attributes(meta)
+    assert queue.get_attributes().visibility_timeout == 45
     names = account(local_engine).list_queue(prefix=queue.queue_name)[0]
     assert names == [f"http://{local_engine.endpoint}/queues/{queue.queue_name}"]
     queue.delete()
