@@ -75,8 +75,12 @@ def definition_list(items: list[tuple[str, str]]) -> str:
     return "<dl>" + "".join(f"<dt>{esc(k)}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
 
 
-def frame(title: str, body: str, *, user: str | None = None, active: str = "") -> str:
-    """The whole document: header with navigation (and who is signed in), then ``body``."""
+REFRESH_S = 3  # how often a page showing an unfinished job reloads itself (no script: a meta refresh)
+
+
+def frame(title: str, body: str, *, user: str | None = None, active: str = "", refresh: bool = False) -> str:
+    """The whole document: header with navigation (and who is signed in), then ``body``; ``refresh``:
+    the page reloads every REFRESH_S seconds (it shows a job that has not finished)."""
     nav = ""
     if user is not None:
         items = [("jobs", url("/jobs"), "Jobs"), ("buckets", url("/buckets"), "Buckets")]
@@ -91,7 +95,8 @@ def frame(title: str, body: str, *, user: str | None = None, active: str = "") -
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{esc(title)} · iprod local console</title>"
+        + (f'<meta http-equiv="refresh" content="{REFRESH_S}">' if refresh else "")
+        + f"<title>{esc(title)} · iprod local console</title>"
         f'<link rel="stylesheet" href="{esc(CSS_PATH)}"></head><body>'
         f'<header><span class="brand">iprod local engine</span>{nav}</header>'
         f"<main><h1>{esc(title)}</h1>{body}</main></body></html>"

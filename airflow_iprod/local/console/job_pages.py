@@ -7,6 +7,7 @@ from typing import Any
 
 from airflow_iprod import catalog
 from airflow_iprod.local.console.html import (
+    REFRESH_S,
     ConsoleError,
     definition_list,
     esc,
@@ -18,7 +19,7 @@ from airflow_iprod.local.console.html import (
 )
 from airflow_iprod.local.console.job_queries import STATUSES, JobFilter, JobQueries
 from airflow_iprod.local.console.outputs import Presign, render_file
-from airflow_iprod.local.job_store import Job
+from airflow_iprod.local.job_store import FINISHED, Job
 from airflow_iprod.local.objects import ObjectStore
 
 PAGE_SIZE = 50
@@ -95,8 +96,8 @@ def _job_row(job: Job) -> list[str]:
     ]
 
 
-def jobs_list(queries: JobQueries, query: dict[str, str], endpoint: str) -> str:
-    """The body of the job list page."""
+def jobs_list(queries: JobQueries, query: dict[str, str], endpoint: str) -> tuple[str, bool]:
+    """The body of the job list page, and whether a job on it has not finished yet."""
     where, page, per_page = parse_list_query(query)
     result = queries.page(where, (page - 1) * per_page, per_page)
     functions, pipelines = queries.choices()
@@ -127,7 +128,7 @@ def jobs_list(queries: JobQueries, query: dict[str, str], endpoint: str) -> str:
         pager.append(link(url("/jobs", **keep, page=page + 1), "Older →"))
     if pager:
         parts.append(f'<div class="pager">{" ".join(pager)}</div>')
-    return "".join(parts)
+    return "".join(parts), any(job.status not in FINISHED for job in result.jobs)
 
 
 def _pretty(text: Any) -> str:
@@ -140,8 +141,8 @@ def _pretty(text: Any) -> str:
     return json.dumps(text, indent=2, ensure_ascii=False, sort_keys=False)
 
 
-def job_page(queries: JobQueries, store: ObjectStore, presign: Presign, job_id: str) -> tuple[str, str]:
-    """(title, body) of one job's page; ConsoleError(404) when the engine has no such job."""
+def job_page(queries: JobQueries, store: ObjectStore, presign: Presign, job_id: str) -> tuple[str, str, bool]:
+    """(title, body, unfinished) of one job's page; ConsoleError(404) when the engine has no such job."""
     job = queries.get(job_id)
     if job is None:
         raise ConsoleError(404, f"The engine has no job with JobId {job_id!r}.")
@@ -176,7 +177,10 @@ def job_page(queries: JobQueries, store: ObjectStore, presign: Presign, job_id: 
         )
     parts.append("<h2>Result</h2>")
     if job.result is None:
-        parts.append('<p class="note">No Result yet: the job has not finished.</p>')
+        parts.append(
+            f'<p class="note">No Result yet: the job has not finished (this page reloads every '
+            f"{REFRESH_S} s).</p>"
+        )
     else:
         parts.append(f'<pre class="result">{esc(_pretty(job.result))}</pre>')
     files = job.outputs.get("files", [])
@@ -188,4 +192,4 @@ def job_page(queries: JobQueries, store: ObjectStore, presign: Presign, job_id: 
     if job.input_url:
         parts.append("<h2>Input</h2>" + render_file(job.input_url, store, presign, inline_text=False))
     parts.append(f'<h2>Request (as submitted)</h2><pre class="request">{esc(_pretty(job.request))}</pre>')
-    return f"{job.function_name} job", "".join(parts)
+    return f"{job.function_name} job", "".join(parts), job.status not in FINISHED

@@ -118,10 +118,12 @@ class Console:
         self._only(method, "GET", "HEAD")
         query = dict(request.query)
         if path in ("/", "/jobs", "/jobs/"):
-            return self._page("Jobs", jobs_list(self.queries, query, self.endpoint()), user, "jobs")
+            body, unfinished = jobs_list(self.queries, query, self.endpoint())
+            return self._page("Jobs", body, user, "jobs", refresh=unfinished)
         if path.startswith("/jobs/"):
-            title, body = job_page(self.queries, self.store, self._presigner(request), path[len("/jobs/") :])
-            return self._page(title, body, user, "jobs")
+            job_id = path[len("/jobs/") :]
+            title, body, unfinished = job_page(self.queries, self.store, self._presigner(request), job_id)
+            return self._page(title, body, user, "jobs", refresh=unfinished)
         if path in ("/buckets", "/buckets/"):
             return self._page("Buckets", buckets_list(self.store), user, "buckets")
         if path.startswith("/buckets/"):
@@ -205,8 +207,8 @@ class Console:
 
         return presign
 
-    def _page(self, title: str, body: str, user: str, active: str) -> HttpResponse:
-        return self._html(200, frame(title, body, user=user, active=active))
+    def _page(self, title: str, body: str, user: str, active: str, refresh: bool = False) -> HttpResponse:
+        return self._html(200, frame(title, body, user=user, active=active, refresh=refresh))
 
     @staticmethod
     def _html(status: int, document: str) -> HttpResponse:

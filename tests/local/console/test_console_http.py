@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 import requests
 
-from airflow_iprod.local.config import Credential, EngineConfig
+from airflow_iprod.local.config import Credential, EngineConfig, FaultConfig
 from airflow_iprod.local.console import auth
+from tests.conftest import submit_to
 from tests.local.console.conftest import HOSTILE, ConsoleJobs, sign_in
 
 
@@ -121,6 +122,22 @@ def test_jobs_list_pages(console: ConsoleJobs, session: requests.Session) -> Non
     assert sorted(seen) == sorted(ids) and seen[0] == console.ids["asr"]  # each job once, newest first
     past = session.get(f"{console.base}/jobs", params={"per_page": 2, "page": 4}).text
     assert "Page 4 is past the last page (3)." in past
+
+
+def test_pages_of_unfinished_jobs_reload_themselves(make_engine: Any, console: ConsoleJobs) -> None:
+    handle = make_engine(workers=1, faults=FaultConfig(job_latency_s=60))  # the job stays unfinished
+    job_id = submit_to(
+        handle.mts(), "mts", "TextToSpeech", None, "oss://media/held.wav", {"text": "Held for a while."}
+    )
+    held = ConsoleJobs(handle, {"held": job_id}, {})
+    session = sign_in(requests.Session(), held)
+    refresh = '<meta http-equiv="refresh" content="3">'
+    page = session.get(f"{held.base}/jobs/{job_id}").text
+    assert refresh in page and "No Result yet" in page
+    assert re.search(r'status-(queuing|analyzing)">(Queuing|Analyzing)<', page)
+    assert refresh in session.get(f"{held.base}/jobs").text
+    finished = sign_in(requests.Session(), console).get(f"{console.base}/jobs/{console.ids['tts']}").text
+    assert refresh not in finished
 
 
 def test_sign_in_guessing_is_slowed(make_engine: Any) -> None:
