@@ -259,7 +259,7 @@ def _announce(args: argparse.Namespace, engine: Any, faults: dict[str, Any], fau
     print(f"  access key secret: {_secret_origin(args, config.data_dir)}")
     print(f"  region:            {config.region}")
     print(f"  buckets:           {', '.join(args.bucket or ['media'])}")
-    print(f"  console:           http://{engine.endpoint}/-/console/ (sign in with this access key)")
+    print(f"  console:           {engine.protocol}://{engine.endpoint}/-/console/ (sign in with this key)")
     if engine.requeued:
         print(f"  requeued {len(engine.requeued)} job(s) interrupted by the last shutdown")
     print(f"Airflow connection (conn type alibaba_cloud), secret included, in {conn_path} (mode 600):")
