@@ -83,8 +83,10 @@ def session_from(cookie_header: str | None, config: EngineConfig) -> str | None:
     return verify(config, morsel.value) if morsel is not None else None
 
 
-def set_cookie(token: str) -> str:
-    return f"{COOKIE}={token}; Path={PREFIX}/; Max-Age={SESSION_S}; HttpOnly; SameSite=Strict"
+def set_cookie(token: str, secure: bool = False) -> str:
+    """``secure`` (the engine serves HTTPS): the browser sends the cookie over HTTPS only."""
+    flags = "; Secure" if secure else ""
+    return f"{COOKIE}={token}; Path={PREFIX}/; Max-Age={SESSION_S}; HttpOnly; SameSite=Strict{flags}"
 
 
 def clear_cookie() -> str:

@@ -169,7 +169,7 @@ class Console:
                 "key of this engine.",
             )  # fmt: skip
         response = _redirect(auth.safe_next(next_target), 303)
-        response.headers["Set-Cookie"] = auth.set_cookie(auth.issue(self.config, key_id))
+        response.headers["Set-Cookie"] = auth.set_cookie(auth.issue(self.config, key_id), self.config.tls)
         return response
 
     def _login_page(self, status: int, next_target: str | None, key_id: str, problem: str) -> HttpResponse:

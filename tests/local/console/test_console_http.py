@@ -4,6 +4,7 @@ values, 404s, read-only methods, and that media links are the engine's presigned
 from __future__ import annotations
 
 import html
+import io
 import re
 import time
 from typing import Any
@@ -138,6 +139,21 @@ def test_pages_of_unfinished_jobs_reload_themselves(make_engine: Any, console: C
     assert refresh in session.get(f"{held.base}/jobs").text
     finished = sign_in(requests.Session(), console).get(f"{console.base}/jobs/{console.ids['tts']}").text
     assert refresh not in finished
+
+
+def test_console_over_tls(make_engine: Any) -> None:
+    handle = make_engine(workers=1, tls=True)
+    ca = str(handle.engine.ca_file)
+    upload = handle.engine.objects.put_object("media", "tls/hello.txt", io.BytesIO(b"hello over TLS"))
+    base = f"https://{handle.endpoint}/-/console"
+    session = requests.Session()  # verify= on each call: REQUESTS_CA_BUNDLE would beat session.verify
+    form = {"access_key_id": handle.access_key_id, "access_key_secret": handle.access_key_secret}
+    signed = session.post(f"{base}/login", data=form, allow_redirects=False, verify=ca)
+    assert signed.status_code == 303 and "; Secure" in signed.headers["Set-Cookie"]
+    folder = session.get(f"{base}/buckets/media", params={"prefix": "tls/"}, verify=ca).text
+    link = html.unescape(re.search(r'<a href="([^"]+)">download</a>', folder).group(1))
+    assert link.startswith(f"https://{handle.endpoint}/media/tls/hello.txt?")
+    assert session.get(link, verify=ca).content == b"hello over TLS" and upload.size == 14
 
 
 def test_sign_in_guessing_is_slowed(make_engine: Any) -> None:
