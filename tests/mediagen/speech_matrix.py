@@ -104,7 +104,7 @@ class Cell:
     @property
     def seed(self) -> int:
         """Fixed per cell (not Python's salted hash): same cell, same noise, in every run."""
-        return 100 * list(VOICES).index(self.voice) + 10 * NOISES.index(self.noise) + int(self.snr)
+        return 1000 * list(VOICES).index(self.voice) + 100 * NOISES.index(self.noise) + int(self.snr)
 
     def mixture(self, seconds: float, rate: int = 16000) -> tuple[np.ndarray, np.ndarray]:
         """(clean, noisy) for this cell."""

