@@ -65,6 +65,15 @@ def get_provider_info() -> dict[str, Any]:
         "extra-links": ["airflow_iprod.links.IProductionConsoleLink"],
         # oss:// for ObjectStoragePath, from the same connection (ossfs underneath)
         "filesystems": ["airflow_iprod.fs.oss"],
+        # oss://bucket/key as an Asset URI: jobs record their output files as asset events
+        "asset-uris": [
+            {
+                "schemes": ["oss"],
+                "handler": "airflow_iprod.assets.oss.sanitize_uri",
+                "factory": "airflow_iprod.assets.oss.create_asset",
+                "to_openlineage_converter": "airflow_iprod.assets.oss.convert_asset_to_openlineage",
+            }
+        ],
         "config": _CONFIG,
     }
 
