@@ -1,11 +1,18 @@
-"""Speed of CaptionExtraction (x real time) at fps 5 against plain decoding of the same file.
+"""CaptionExtraction: speed against plain decoding, and quality on the full caption matrix.
 
-Run by hand: ``.venv/bin/python bench/bench_caption_extraction.py``. Generates a 640x360 testsrc2 clip
-(moving background) with English and Chinese captions, then prints the median of 3 runs of each.
+Run by hand:
+
+* ``.venv/bin/python bench/bench_caption_extraction.py speed``: a 23 s 640x360 testsrc2 clip with English
+  then Chinese captions; median of 3 runs of plain decoding and of CaptionExtraction (fps 5, ch_ml).
+* ``.venv/bin/python bench/bench_caption_extraction.py matrix [--cells pairwise|full] [--out FILE]``:
+  renders each cell of ``tests/mediagen/caption_matrix`` and scores the SRT cell by cell (CER, lost and
+  spurious cues, timing); prints and writes (default ``bench/caption_results.md``) the worst cell per
+  axis value, the failing cells and the worst cell overall.
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import tempfile
@@ -17,10 +24,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import av
 
 from airflow_iprod.local.algorithms import load
+from airflow_iprod.local.algorithms._srt import Cue, parse_srt
 from airflow_iprod.local.algorithms.base import JobContext, OutputTarget
+from tests.mediagen import caption_matrix
+from tests.mediagen.caption_score import Score, score
 from tests.mediagen.captions import CHINESE, ENGLISH, caption_clip
 
 SECONDS = 23.0
+BARS = {"en": 0.01, "zh": 0.02}
 
 
 def decode_all(path: Path) -> None:
@@ -31,14 +42,15 @@ def decode_all(path: Path) -> None:
             pass
 
 
-def extract(path: Path, work: Path, lang: str) -> None:
+def extract(path: Path, work: Path, params: dict) -> list[Cue]:
     def new_output(sequence_id=None, result_type=None, ext=None) -> OutputTarget:
         return OutputTarget(work / f"out{ext or ''}", "oss://bench/out.srt")
 
-    ctx = JobContext(
-        "CaptionExtraction", "ice", path, {"fps": 5, "lang": lang}, None, work, new_output, Path, threads=2
-    )
+    full = {"fps": 5, "lang": "ch", "roi": [[0.75, 1.0], [0.0, 1.0]], **params}
+    ctx = JobContext("CaptionExtraction", "ice", path, full, None, work, new_output, Path, threads=2)
+    ctx.log = lambda message: None  # type: ignore[method-assign]
     load("CaptionExtraction")(ctx)
+    return parse_srt((work / "out.srt").read_text(encoding="utf-8"))
 
 
 def median_time(fn, runs: int = 3) -> tuple[float, float]:
@@ -52,12 +64,12 @@ def median_time(fn, runs: int = 3) -> tuple[float, float]:
     return statistics.median(walls), statistics.median(cpus)
 
 
-def main() -> None:
+def speed() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-captions-"))
     cues = list(ENGLISH) + [(a + 11.5, b + 11.5, t) for a, b, t in CHINESE]
     clip = caption_clip(work / "bench.mp4", cues, background="testsrc2", seconds=SECONDS)
     decode, decode_cpu = median_time(lambda: decode_all(clip.path))
-    run, run_cpu = median_time(lambda: extract(clip.path, work, "ch_ml"))
+    run, run_cpu = median_time(lambda: extract(clip.path, work, {"lang": "ch_ml"}))
     print(
         f"clip: {SECONDS:.0f} s 640x360 25 fps testsrc2, 8 captions (English then Chinese), fps=5, 2 threads"
     )
@@ -66,6 +78,75 @@ def main() -> None:
         f" ({SECONDS / decode:6.1f} x real time), {decode_cpu:.2f} s CPU"
     )
     print(f"CaptionExtraction: {run:6.2f} s wall ({SECONDS / run:6.2f} x real time), {run_cpu:.2f} s CPU")
+
+
+def passes(cell: caption_matrix.Cell, s: Score) -> bool:
+    return s.cer <= BARS[cell.lang] and not s.lost and not s.spurious and s.timing_ok(caption_matrix.FPS)
+
+
+def matrix(which: str, out: Path) -> None:
+    cells = caption_matrix.full() if which == "full" else list(caption_matrix.PAIRWISE)
+    work = Path(tempfile.mkdtemp(prefix="bench-caption-matrix-"))
+    results: list[tuple[caption_matrix.Cell, Score, float, float]] = []
+    for n, cell in enumerate(cells, 1):
+        clip = caption_matrix.make(cell, work)
+        start = time.perf_counter()
+        found = extract(clip.path, work, cell.params)
+        took = time.perf_counter() - start
+        s = score(clip.truth, found)
+        results.append((cell, s, took, clip.seconds))
+        flag = "ok  " if passes(cell, s) else "FAIL"
+        print(f"[{n:3}/{len(cells)}] {flag} {cell.name}: {s.summary()} ({took:.1f} s)", flush=True)
+        if not passes(cell, s):
+            print(f"      lost {s.lost} spurious {s.spurious}", flush=True)
+        clip.path.unlink()
+    title = f"# CaptionExtraction on the caption matrix ({which}: {len(cells)} cells"
+    title += f", fps {caption_matrix.FPS}"
+    title += ")"
+    lines = [title, ""]
+    failing = [(c, s) for c, s, _, _ in results if not passes(c, s)]
+    lines.append(f"Cells meeting every bar: {len(results) - len(failing)}/{len(results)}.")
+    for lang in ("en", "zh"):
+        mine = [(c, s) for c, s, _, _ in results if c.lang == lang]
+        if mine:
+            worst = max(mine, key=lambda cs: cs[1].cer)
+            lines.append(
+                f"{lang}: worst CER {worst[1].cer:.1%} ({worst[0].name}); mean CER "
+                f"{statistics.mean(s.cer for _, s in mine):.2%}; lost {sum(len(s.lost) for _, s in mine)}, "
+                f"spurious {sum(len(s.spurious) for _, s in mine)} over {len(mine)} cells"
+            )
+    speed = sum(sec for *_, sec in results) / sum(took for _, _, took, _ in results)
+    lines += ["", f"Speed over the matrix: {speed:.2f}x real time (wall, model load included).", ""]
+    lines += ["| axis | value | cells | worst CER | lost | spurious | worst timing err (s) |"]
+    lines += ["|---|---|---|---|---|---|---|"]
+    for axis, values in caption_matrix.AXES.items():
+        for value in values:
+            mine = [s for c, s, _, _ in results if getattr(c, axis) == value]
+            if not mine:
+                continue
+            lines.append(
+                f"| {axis} | {value} | {len(mine)} | {max(s.cer for s in mine):.1%} | "
+                f"{sum(len(s.lost) for s in mine)} | {sum(len(s.spurious) for s in mine)} | "
+                f"{max(max(s.start_error, s.end_error) for s in mine):.2f} |"
+            )
+    lines += ["", "Failing cells:", ""]
+    lines += [f"* {c.name}: {s.summary()}; lost {s.lost}; spurious {s.spurious}" for c, s in failing]
+    lines += [] if failing else ["* none"]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    out.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=["speed", "matrix"], nargs="?", default="speed")
+    parser.add_argument("--cells", choices=["pairwise", "full"], default="full")
+    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("caption_results.md"))
+    args = parser.parse_args()
+    if args.what == "speed":
+        speed()
+    else:
+        matrix(args.cells, args.out)
 
 
 if __name__ == "__main__":

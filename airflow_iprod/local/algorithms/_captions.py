@@ -5,6 +5,7 @@ region (roi) is cropped; a change gate decides whether the crop must be read aga
 the same caption as the previous one, and the recogniser is by far the costliest step); the text
 detector finds line boxes, boxes whose strokes match a line already read reuse its text, the others go
 to the recogniser; consecutive samples with (fuzzily) equal text become one cue.
+The OCR engine is in ``_caption_ocr``, the grouping of readings into cues in ``_caption_tracks``.
 
 OCR is rapidocr 3.10 with the PP-OCRv6 "small" detector and recogniser that ship inside its wheel. The
 recogniser is multilingual (Chinese, English and mixed text in one model), so ``ch``, ``en`` and
@@ -14,7 +15,6 @@ download branch: a missing file is an error here, never a download.
 
 from __future__ import annotations
 
-import threading
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,21 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
+from airflow_iprod.local.algorithms._caption_ocr import CaptionOcr
 from airflow_iprod.local.algorithms.base import AlgorithmError
 
-# The detector works on the crop scaled so that its longer side is at most this (a wide caption strip
-# would otherwise be upscaled to thousands of pixels by rapidocr's defaults: seconds per frame).
-DET_MAX_SIDE = 640
 MIN_LINE_SCORE = 0.75  # recogniser confidence below this is background clutter, not a caption
 SAME_TEXT = 0.8  # normalised similarity at or above which two readings are the same caption
+REFINE_MATCH = 0.45  # beyond-chance match from which a line's reference edges are cut to its strokes
 STROKE_MATCH = 0.6  # share of a line's edge pixels that must reappear for it to count as unchanged
-STACK = 3  # samples of a new line whose per-pixel median is recognised (moving background averages out)
-
-_MODEL_FILES = {
-    "det": "PP-OCRv6_det_small.onnx",
-    "rec": "PP-OCRv6_rec_small.onnx",
-    "cls": "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
-}
+STACK = 5  # samples of a new line whose per-pixel median is recognised (moving background averages out)
 
 
 # ---------------------------------------------------------------- text helpers
@@ -89,23 +82,6 @@ def join_text(left: str, right: str) -> str:
     return f"{left} {right}"
 
 
-# ---------------------------------------------------------------- OCR engine (offline only)
-def model_paths() -> dict[str, Path]:
-    """The model files inside the installed rapidocr wheel; refuse to run (never download) without them."""
-    import rapidocr
-
-    root = Path(rapidocr.__file__).resolve().parent / "models"
-    paths = {k: root / name for k, name in _MODEL_FILES.items()}
-    missing = [str(p) for p in paths.values() if not p.is_file()]
-    if missing:
-        raise AlgorithmError(
-            f"OCR models missing from the installed rapidocr package: {', '.join(missing)}; "
-            "install rapidocr==3.10.0 (its wheel ships them; nothing is downloaded at run time)",
-            code="InternalError",
-        )
-    return paths
-
-
 @dataclass
 class Line:
     """One caption row in a crop: its box (x0, y0, x1, y1 in crop pixels), text and confidence."""
@@ -114,114 +90,42 @@ class Line:
     text: str = ""  # filled in once recognised (recognition waits for a few samples, see CaptionReader)
     score: float = 0.0
     edges: np.ndarray | None = field(default=None, repr=False)
-    patches: list[np.ndarray] = field(default_factory=list, repr=False)
+    patches: list[np.ndarray] = field(default_factory=list, repr=False)  # row bands, see _band
     done: bool = False  # recognised
+    refined: bool = False  # ``edges`` cut down to the strokes seen in two samples (see ``_present``)
 
     @property
     def height(self) -> int:
         return self.box[3] - self.box[1]
 
 
-class CaptionOcr:
-    """rapidocr's detector and recogniser used separately, so that unchanged lines skip recognition."""
-
-    _lock = threading.Lock()
-
-    def __init__(self, threads: int = 1) -> None:
-        from rapidocr import RapidOCR
-
-        paths = model_paths()
-        engine = RapidOCR(
-            params={
-                "Global.log_level": "error",
-                "Global.use_cls": False,  # captions are horizontal: the angle classifier only costs time
-                "Det.model_path": str(paths["det"]),
-                "Rec.model_path": str(paths["rec"]),
-                "Cls.model_path": str(paths["cls"]),
-                "Det.limit_type": "max",
-                "Det.limit_side_len": DET_MAX_SIDE,
-                "EngineConfig.onnxruntime.intra_op_num_threads": max(1, threads),
-                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-            }
-        )
-        # rapidocr 3.10 exposes the stages only through these loaders; the version is pinned.
-        self._det = engine._load_det_model()
-        self._rec = engine._load_rec_model()
-        if not self._rec.session.have_key():
-            raise AlgorithmError("OCR recogniser model has no character table", code="InternalError")
-
-    def detect(self, crop: np.ndarray) -> list[tuple[int, int, int, int]]:
-        """Axis-aligned boxes of text in ``crop`` (BGR), rows split by the detector merged into one."""
-        out = self._det(crop)
-        if out.boxes is None or len(out.boxes) == 0:
-            return []
-        h, w = crop.shape[:2]
-        boxes = []
-        for quad in np.asarray(out.boxes):
-            x0, y0 = np.floor(quad.min(axis=0)).astype(int)
-            x1, y1 = np.ceil(quad.max(axis=0)).astype(int)
-            x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
-            if x1 - x0 >= 4 and y1 - y0 >= 6:
-                boxes.append((int(x0), int(y0), int(x1), int(y1)))
-        return merge_rows(boxes)
-
-    def recognize(self, crop: np.ndarray, boxes: list[tuple[int, int, int, int]]) -> list[tuple[str, float]]:
-        """Text and mean character confidence for each box of ``crop``."""
-        return self.recognize_images([crop[y0:y1, x0:x1] for x0, y0, x1, y1 in boxes])
-
-    def recognize_images(self, images: list[np.ndarray]) -> list[tuple[str, float]]:
-        """Text and mean character confidence of each single-line BGR image."""
-        if not images:
-            return []
-        import cv2
-        from rapidocr.ch_ppocr_rec import TextRecInput
-
-        # A margin around the line keeps the recogniser from gluing the first or last word to its
-        # neighbour ("Thequick"); replicated edge pixels add no clutter from outside the box.
-        images = [
-            cv2.copyMakeBorder(im, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-            for im in images
-            for pad in [max(4, round(0.2 * im.shape[0]))]
-        ]
-        out = self._rec(TextRecInput(img=images))
-        return [(str(t), float(s)) for t, s in zip(out.txts, out.scores, strict=True)]
-
-
-def merge_rows(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
-    """Merge boxes that sit on the same row and nearly touch: the detector sometimes cuts a caption
-    line in two, and reading the whole line at once keeps word spacing right."""
-    boxes = sorted(boxes, key=lambda b: (b[1] + b[3]) / 2)
-    rows: list[list[int]] = []
-    for x0, y0, x1, y1 in boxes:
-        for row in rows:
-            overlap = min(y1, row[3]) - max(y0, row[1])
-            height = min(y1 - y0, row[3] - row[1])
-            gap = max(x0 - row[2], row[0] - x1)
-            similar = height >= 0.7 * max(y1 - y0, row[3] - row[1])
-            if similar and overlap > 0.5 * height and gap < 0.8 * max(y1 - y0, row[3] - row[1]):
-                row[:] = [min(x0, row[0]), min(y0, row[1]), max(x1, row[2]), max(y1, row[3])]
-                break
-        else:
-            rows.append([x0, y0, x1, y1])
-    return sorted((tuple(r) for r in rows), key=lambda b: (b[1], b[0]))  # type: ignore[misc]
-
-
 # ---------------------------------------------------------------- change gate
+GRAIN_SIGMA = 8.0  # estimated pixel noise above which edges are found on a smoothed crop
+
+
 def _edges(gray: np.ndarray) -> np.ndarray:
+    """Canny edges; on a grainy crop (film grain, sensor noise) after a 5x5 Gaussian, since grain
+    otherwise gives edges as dense as the strokes' and every test built on edges turns to chance."""
     import cv2
 
+    residual = np.abs(gray.astype(np.int16) - cv2.medianBlur(gray, 3).astype(np.int16))
+    if 1.4826 * float(np.median(residual)) > GRAIN_SIGMA:
+        gray = cv2.GaussianBlur(gray, (5, 5), 0)
     return cv2.Canny(gray, 80, 200) > 0
 
 
 def stroke_match(ref_edges: np.ndarray | None, edges: np.ndarray) -> float:
-    """Share of a line's edge pixels found again at exactly the same place.
+    """Share of a line's edge pixels found again at exactly the same place, beyond chance.
 
     Caption strokes are pixel-static while they are shown and the background behind them is not:
     the same caption scores about 0.9 over moving video, other text in the same place about 0.35 and
-    no text about 0.1 (measured on drawn Chinese and English lines over testsrc2)."""
+    no text about 0.1 (measured on drawn Chinese and English lines over testsrc2). Chance (the
+    density of edges in the box now) is taken out, so busy texture cannot keep a gone line alive."""
     if ref_edges is None or ref_edges.shape != edges.shape or not ref_edges.any():
         return 0.0
-    return float((ref_edges & edges).sum() / ref_edges.sum())
+    raw = float((ref_edges & edges).sum() / ref_edges.sum())
+    chance = float(edges.mean())
+    return max(0.0, (raw - chance) / max(1e-6, 1.0 - chance))
 
 
 def static_excess(current: np.ndarray, previous: np.ndarray, mask: np.ndarray) -> float:
@@ -307,7 +211,7 @@ class CaptionReader:
         edges = _edges(gray)
         previous, self._edges = self._edges, edges
         previous_crop, self._crop = self._crop, crop
-        present = [stroke_match(ln.edges, _cut(edges, ln.box)) >= STROKE_MATCH for ln in self._lines]
+        present = [_present(ln, _cut(edges, ln.box)) for ln in self._lines]
         # Only read caption lines must persist; clutter the recogniser could not read may come and go,
         # and a line still waiting for samples is simply read from those it has when it goes.
         known_ok = all(ok for ok, ln in zip(present, self._lines, strict=True) if ln.score >= MIN_LINE_SCORE)
@@ -320,10 +224,12 @@ class CaptionReader:
             self._excess = excess
         if previous is not None and known_ok and not new_static:
             self._settled = not changed
-            self._recognize(
-                [ln for ln, ok in zip(self._lines, present, strict=True) if not ln.done and not ok]
-            )
+            # A line still waiting for samples whose strokes are gone has ended: read it from the
+            # samples it has, and leave it out of this sample (it would otherwise run on unseen).
+            ended = [ln for ln, ok in zip(self._lines, present, strict=True) if not ln.done and not ok]
+            self._recognize(ended)
             self._stack(crop, [ln for ln, ok in zip(self._lines, present, strict=True) if ok])
+            self._lines = [ln for ln in self._lines if ln not in ended]
             return self._lines, []
         self._settled = True
         self.stats.detections += 1
@@ -331,12 +237,7 @@ class CaptionReader:
         fresh: list[Line] = []
         for box in self.ocr.detect(crop):
             old = next(
-                (
-                    ln
-                    for ln in self._lines
-                    if _iou(box, ln.box) >= 0.7
-                    and stroke_match(ln.edges, _cut(edges, ln.box)) >= STROKE_MATCH
-                ),
+                (ln for ln in self._lines if _iou(box, ln.box) >= 0.7 and _present(ln, _cut(edges, ln.box))),
                 None,
             )
             if old is not None:
@@ -349,9 +250,9 @@ class CaptionReader:
         backdated = []
         if previous is not None and previous_crop is not None:
             for ln in fresh:
-                if stroke_match(ln.edges, _cut(previous, ln.box)) >= STROKE_MATCH:
+                if _present(ln, _cut(previous, ln.box)):
                     backdated.append(ln)
-                    ln.patches.append(_cut(previous_crop, ln.box))
+                    ln.patches.append(_band(previous_crop, ln.box))
         lines = sorted(kept + fresh, key=lambda ln: (ln.box[1], ln.box[0]))
         self._lines = lines
         self._stack(crop, lines)
@@ -366,7 +267,7 @@ class CaptionReader:
     def _stack(self, crop: np.ndarray, lines: list[Line]) -> None:
         waiting = [ln for ln in lines if not ln.done]
         for ln in waiting:
-            ln.patches.append(_cut(crop, ln.box))
+            ln.patches.append(_band(crop, ln.box))
         self._recognize([ln for ln in waiting if len(ln.patches) >= STACK])
 
     def _recognize(self, lines: list[Line]) -> None:
@@ -376,9 +277,59 @@ class CaptionReader:
         if not lines:
             return
         self.stats.recognitions += len(lines)
-        images = [np.median(np.stack(ln.patches), axis=0).astype(np.uint8) for ln in lines]
-        for ln, (text, score) in zip(lines, self.ocr.recognize_images(images), strict=True):
+        images = [self._line_images(ln) for ln in lines]
+        for ln, (text, score) in zip(lines, self.ocr.recognize_voted(images), strict=True):
             ln.text, ln.score, ln.patches, ln.done = clean_text(text, self.lang), score, [], True
+
+    def _line_images(self, line: Line) -> list[np.ndarray]:
+        """The line cut from the per-pixel median of its samples' row bands, in the box it was found
+        in and in the box the detector finds in the median: a busy background can hide a line's end
+        from the detector in the one sample where it was found, while in the median the moving
+        background fades and the static text stays. The recogniser is fickle about the exact box, so
+        both go to it and the surer reading wins."""
+        band = np.median(np.stack(line.patches), axis=0).astype(np.uint8)
+        top = _band_top(line.box)
+        x0, y0, x1, y1 = line.box[0], line.box[1] - top, line.box[2], line.box[3] - top
+        boxes = [(x0, y0, x1, y1)]
+        self.stats.detections += 1
+        found = [
+            b
+            for b in self.ocr.detect(band)
+            if min(b[3], y1) - max(b[1], y0) >= 0.5 * min(y1 - y0, b[3] - b[1])
+            and min(b[2], x1) - max(b[0], x0) > 0
+        ]
+        if found:
+            fx0, fx1 = min(b[0] for b in found), max(b[2] for b in found)
+            fy0, fy1 = min(b[1] for b in found), max(b[3] for b in found)
+            boxes.append((min(x0, fx0), y0, max(x1, fx1), y1))  # maybe longer
+            boxes.append((fx0, fy0, fx1, fy1))  # maybe without clutter above or below
+        return [band[b1:b3, b0:b2] for b0, b1, b2, b3 in dict.fromkeys(boxes)]
+
+
+def _band_top(box: tuple[int, int, int, int]) -> int:
+    return max(0, box[1] - (box[3] - box[1]) // 2)
+
+
+def _band(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The full-width rows of ``image`` around ``box``, half a line height above and below."""
+    return image[_band_top(box) : box[3] + (box[3] - box[1]) // 2]
+
+
+def _present(line: Line, edges: np.ndarray) -> bool:
+    """Are ``line``'s strokes in ``edges`` (its box in another sample)?
+
+    A line's edges as first found hold the background's edges inside its box too; over grain or
+    texture they are a large share, and a caption still shown then matches little better than
+    ``STROKE_MATCH``. So the first time it plausibly matches, the reference is cut down to the edges
+    found in both samples (the strokes), and the test is made against that."""
+    match = stroke_match(line.edges, edges)
+    if line.refined or match < REFINE_MATCH or line.edges is None:
+        return match >= STROKE_MATCH
+    both = line.edges & edges
+    if both.sum() >= 0.3 * line.edges.sum():
+        line.edges, line.refined = both, True
+        return True
+    return match >= STROKE_MATCH
 
 
 def _outside(shape: tuple[int, ...], lines: list[Line]) -> np.ndarray:
@@ -470,108 +421,3 @@ def sample_frames(
             yield t, np.ascontiguousarray(image[roi.y0 : roi.y1, roi.x0 : roi.x1])
             while k * step <= t + half_frame:
                 k += 1
-
-
-# ---------------------------------------------------------------- cues
-@dataclass
-class Track:
-    """A run of samples showing one caption block (one or more adjacent rows)."""
-
-    start: float
-    last: float
-    y0: int
-    y1: int
-    x0: int
-    x1: int
-    votes: dict[str, float] = field(default_factory=dict)  # reading -> summed confidence over samples
-    scores: list[float] = field(default_factory=list)
-    samples: list[float] = field(default_factory=list)
-
-    @property
-    def text(self) -> str:
-        return max(self.votes.items(), key=lambda kv: kv[1])[0]
-
-    @property
-    def confidence(self) -> float:
-        return float(np.mean(self.scores)) if self.scores else 0.0
-
-    def add(self, t: float, text: str, score: float, box: tuple[int, int, int, int]) -> None:
-        self.last = t
-        self.votes[text] = self.votes.get(text, 0.0) + score
-        self.scores.append(score)
-        self.samples.append(t)
-        self.x0, self.y0 = min(self.x0, box[0]), min(self.y0, box[1])
-        self.x1, self.y1 = max(self.x1, box[2]), max(self.y1, box[3])
-
-
-def blocks(lines: list[Line]) -> list[tuple[str, float, tuple[int, int, int, int]]]:
-    """Group rows that stack closely (a two-line caption) into one block: text joined by newline."""
-    groups: list[list[Line]] = []
-    readable = [ln for ln in lines if ln.text and ln.score >= MIN_LINE_SCORE]
-    for line in sorted(readable, key=lambda ln: ln.box[1]):
-        if groups:
-            last = groups[-1][-1]
-            gap = line.box[1] - last.box[3]
-            overlap_x = min(line.box[2], last.box[2]) - max(line.box[0], last.box[0])
-            if gap < 0.25 * max(line.height, last.height) and overlap_x > 0:
-                groups[-1].append(line)
-                continue
-        groups.append([line])
-    out = []
-    for group in groups:
-        box = (
-            min(ln.box[0] for ln in group),
-            min(ln.box[1] for ln in group),
-            max(ln.box[2] for ln in group),
-            max(ln.box[3] for ln in group),
-        )
-        out.append(("\n".join(ln.text for ln in group), min(ln.score for ln in group), box))
-    return out
-
-
-def build_tracks(readings: list[Reading], step: float) -> list[Track]:
-    """Consecutive samples whose block text is the same (fuzzily) and in the same place make a track."""
-    open_tracks: list[Track] = []
-    done: list[Track] = []
-    for reading in readings:
-        still_open: list[Track] = []
-        for text, score, box in blocks(reading.lines):
-            match = None
-            for track in open_tracks:
-                vertical = min(box[3], track.y1) - max(box[1], track.y0)
-                if vertical > 0 and similarity(text, track.text) >= SAME_TEXT:
-                    match = track
-                    break
-            if match is None:
-                match = Track(reading.t, reading.t, box[1], box[3], box[0], box[2])
-            else:
-                open_tracks.remove(match)
-            match.add(reading.t, text, score, box)
-            still_open.append(match)
-        done.extend(open_tracks)  # not seen in this sample: the caption has gone
-        open_tracks = still_open
-    done.extend(open_tracks)
-    # A reading seen once with middling confidence is a flicker of background texture, not a caption.
-    kept = [t for t in done if len(t.samples) > 1 or t.confidence >= 0.9]
-    return sorted(kept, key=lambda tr: (tr.start, tr.y0))
-
-
-def main_track(tracks: list[Track]) -> list[Track]:
-    """Keep the dominant caption track: the vertical band where caption area x time is largest."""
-    if not tracks:
-        return []
-
-    def weight(tr: Track) -> float:
-        return (tr.x1 - tr.x0) * (tr.y1 - tr.y0) * len(tr.samples)
-
-    best, best_weight = tracks[0], -1.0
-    for candidate in tracks:
-        total = sum(weight(tr) for tr in tracks if _same_band(candidate, tr))
-        if total > best_weight:
-            best, best_weight = candidate, total
-    return [tr for tr in tracks if _same_band(best, tr)]
-
-
-def _same_band(a: Track, b: Track) -> bool:
-    overlap = min(a.y1, b.y1) - max(a.y0, b.y0)
-    return overlap > 0.5 * min(a.y1 - a.y0, b.y1 - b.y0)

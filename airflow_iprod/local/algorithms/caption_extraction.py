@@ -10,13 +10,11 @@ so both ends are within ``1 / fps`` of the truth. Result is ``{}`` as documented
 
 from __future__ import annotations
 
+from airflow_iprod.local.algorithms._caption_ocr import CaptionOcr
+from airflow_iprod.local.algorithms._caption_tracks import Track, build_tracks, main_track
 from airflow_iprod.local.algorithms._captions import (
-    CaptionOcr,
     CaptionReader,
     Reading,
-    Track,
-    build_tracks,
-    main_track,
     roi_pixels,
     sample_frames,
     video_size,

@@ -35,9 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
+from airflow_iprod.local.algorithms._caption_ocr import CaptionOcr
+from airflow_iprod.local.algorithms._caption_tracks import Track
 from airflow_iprod.local.algorithms._captions import (
-    CaptionOcr,
-    Track,
     clean_text,
     levenshtein,
     roi_pixels,

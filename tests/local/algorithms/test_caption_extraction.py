@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_iprod.local.algorithms import _captions
+from airflow_iprod.local.algorithms import _caption_ocr, _captions
 from airflow_iprod.local.algorithms._srt import Cue, parse_srt
 from airflow_iprod.local.algorithms.base import AlgorithmError
 from tests.mediagen.captions import CHINESE, ENGLISH, MIXED, caption_clip
@@ -126,5 +126,5 @@ def test_models_come_from_the_rapidocr_wheel() -> None:
     import rapidocr
 
     root = Path(rapidocr.__file__).resolve().parent
-    for path in _captions.model_paths().values():
+    for path in _caption_ocr.model_paths().values():
         assert path.is_file() and root in path.parents

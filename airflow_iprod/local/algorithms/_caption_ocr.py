@@ -1,0 +1,169 @@
+"""rapidocr's text detector and recogniser, used separately by the caption reader (``_captions``).
+
+OCR is rapidocr 3.10 with the PP-OCRv6 "small" detector and recogniser that ship inside its wheel. The
+recogniser is multilingual (Chinese, English and mixed text in one model). Model paths are passed
+explicitly, which keeps rapidocr off its download branch: a missing file is an error here, never a
+download.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from airflow_iprod.local.algorithms.base import AlgorithmError
+
+# The detector works on the crop scaled so that its longer side is at most this (a wide caption strip
+# would otherwise be upscaled to thousands of pixels by rapidocr's defaults: seconds per frame).
+DET_MAX_SIDE = 640
+END_CHAR_CONF = 0.5  # a first or last character read with less confidence than this is dropped
+
+_MODEL_FILES = {
+    "det": "PP-OCRv6_det_small.onnx",
+    "rec": "PP-OCRv6_rec_small.onnx",
+    "cls": "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
+}
+
+
+def model_paths() -> dict[str, Path]:
+    """The model files inside the installed rapidocr wheel; refuse to run (never download) without them."""
+    import rapidocr
+
+    root = Path(rapidocr.__file__).resolve().parent / "models"
+    paths = {k: root / name for k, name in _MODEL_FILES.items()}
+    missing = [str(p) for p in paths.values() if not p.is_file()]
+    if missing:
+        raise AlgorithmError(
+            f"OCR models missing from the installed rapidocr package: {', '.join(missing)}; "
+            "install rapidocr==3.10.0 (its wheel ships them; nothing is downloaded at run time)",
+            code="InternalError",
+        )
+    return paths
+
+
+class CaptionOcr:
+    """rapidocr's detector and recogniser used separately, so that unchanged lines skip recognition."""
+
+    _lock = threading.Lock()
+
+    def __init__(self, threads: int = 1) -> None:
+        from rapidocr import RapidOCR
+
+        paths = model_paths()
+        engine = RapidOCR(
+            params={
+                "Global.log_level": "error",
+                "Global.use_cls": False,  # captions are horizontal: the angle classifier only costs time
+                "Det.model_path": str(paths["det"]),
+                "Rec.model_path": str(paths["rec"]),
+                "Cls.model_path": str(paths["cls"]),
+                "Det.limit_type": "max",
+                "Det.limit_side_len": DET_MAX_SIDE,
+                "EngineConfig.onnxruntime.intra_op_num_threads": max(1, threads),
+                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            }
+        )
+        # rapidocr 3.10 exposes the stages only through these loaders; the version is pinned.
+        self._det = engine._load_det_model()
+        self._rec = engine._load_rec_model()
+        if not self._rec.session.have_key():
+            raise AlgorithmError("OCR recogniser model has no character table", code="InternalError")
+
+    def detect(self, crop: np.ndarray) -> list[tuple[int, int, int, int]]:
+        """Axis-aligned boxes of text in ``crop`` (BGR), rows split by the detector merged into one."""
+        out = self._det(crop)
+        if out.boxes is None or len(out.boxes) == 0:
+            return []
+        h, w = crop.shape[:2]
+        boxes = []
+        for quad in np.asarray(out.boxes):
+            x0, y0 = np.floor(quad.min(axis=0)).astype(int)
+            x1, y1 = np.ceil(quad.max(axis=0)).astype(int)
+            x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+            if x1 - x0 >= 4 and y1 - y0 >= 6:
+                boxes.append((int(x0), int(y0), int(x1), int(y1)))
+        return merge_rows(boxes)
+
+    def recognize(self, crop: np.ndarray, boxes: list[tuple[int, int, int, int]]) -> list[tuple[str, float]]:
+        """Text and mean character confidence for each box of ``crop``."""
+        return self.recognize_images([crop[y0:y1, x0:x1] for x0, y0, x1, y1 in boxes])
+
+    def recognize_images(self, images: list[np.ndarray]) -> list[tuple[str, float]]:
+        """Text and mean character confidence of each single-line BGR image."""
+        if not images:
+            return []
+        import cv2
+        from rapidocr.ch_ppocr_rec import TextRecInput
+
+        # A margin around the line keeps the recogniser from gluing the first or last word to its
+        # neighbour ("Thequick"); replicated edge pixels add no clutter from outside the box.
+        images = [
+            cv2.copyMakeBorder(im, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+            for im in images
+            for pad in [max(4, round(0.2 * im.shape[0]))]
+        ]
+        out = self._rec(TextRecInput(img=images, return_word_box=True))
+        return [
+            _trim(str(t), info.confs, float(s))
+            for t, s, info in zip(out.txts, out.scores, out.word_results, strict=True)
+        ]
+
+    def recognize_voted(self, images: list[list[np.ndarray]]) -> list[tuple[str, float]]:
+        """For each line, its candidate crops each read three ways (as is, inverted, upscaled 1.5x),
+        and the most confident reading kept: one reading can drop or split a letter ("meet t he")
+        where another is sure of it."""
+        import cv2
+
+        variants: list[np.ndarray] = []
+        owner: list[int] = []
+        for i, crops in enumerate(images):
+            for im in crops:
+                variants += [
+                    im,
+                    255 - im,
+                    cv2.resize(im, None, fx=1.5, fy=1.5, interpolation=cv2.INTER_CUBIC),
+                ]
+                owner += [i, i, i]
+        best: list[tuple[str, float]] = [("", 0.0) for _ in images]
+        for i, reading in zip(owner, self.recognize_images(variants), strict=True):
+            if reading[1] > best[i][1]:
+                best[i] = reading
+        return best
+
+
+def _trim(text: str, confs: list[float], score: float) -> tuple[str, float]:
+    """Drop unsure characters at either end of a line (background texture at the edge of the box
+    read as "²", "「" or "。"); the score becomes the mean confidence of the characters kept."""
+    if len(confs) != len(text) or not text:
+        return text, score
+    lo, hi = 0, len(text)
+    while lo < hi and (confs[lo] < END_CHAR_CONF or text[lo] == " "):
+        lo += 1
+    while hi > lo and (confs[hi - 1] < END_CHAR_CONF or text[hi - 1] == " "):
+        hi -= 1
+    if lo == hi:
+        return "", 0.0
+    return text[lo:hi], float(np.mean(confs[lo:hi]))
+
+
+def merge_rows(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """Merge boxes that sit on the same row and nearly touch: the detector sometimes cuts a caption
+    line in two, and reading the whole line at once keeps word spacing right."""
+    boxes = sorted(boxes, key=lambda b: (b[1] + b[3]) / 2)
+    rows: list[list[int]] = []
+    for x0, y0, x1, y1 in boxes:
+        for row in rows:
+            overlap = min(y1, row[3]) - max(y0, row[1])
+            height = min(y1 - y0, row[3] - row[1])
+            gap = max(x0 - row[2], row[0] - x1)
+            similar = height >= 0.7 * max(y1 - y0, row[3] - row[1])
+            # Boxes that overlap on both axes are one line found twice (grain splits the detector's
+            # map into a tight and a loose box), whatever their heights.
+            if (similar or gap < 0) and overlap > 0.5 * height and gap < 0.8 * max(y1 - y0, row[3] - row[1]):
+                row[:] = [min(x0, row[0]), min(y0, row[1]), max(x1, row[2]), max(y1, row[3])]
+                break
+        else:
+            rows.append([x0, y0, x1, y1])
+    return sorted((tuple(r) for r in rows), key=lambda b: (b[1], b[0]))  # type: ignore[misc]
