@@ -92,6 +92,10 @@ class CaptionOcr:
 
     def recognize_images(self, images: list[np.ndarray]) -> list[tuple[str, float]]:
         """Text and mean character confidence of each single-line BGR image."""
+        return [(text, score) for text, score, _ in self._read(images)]
+
+    def _read(self, images: list[np.ndarray]) -> list[tuple[str, float, float]]:
+        """Text, mean character confidence and evidence (see ``_trim``) of each line image."""
         if not images:
             return []
         import cv2
@@ -112,8 +116,9 @@ class CaptionOcr:
 
     def recognize_voted(self, images: list[list[np.ndarray]]) -> list[tuple[str, float]]:
         """For each line, its candidate crops each read three ways (as is, inverted, upscaled 1.5x),
-        and the most confident reading kept: one reading can drop or split a letter ("meet t he")
-        where another is sure of it."""
+        and the reading with the most evidence kept: one reading can drop or split a letter ("meet
+        t he") where another is sure of it, and a crop that cut the line short reads fewer sure
+        characters than one that holds it all."""
         import cv2
 
         variants: list[np.ndarray] = []
@@ -126,26 +131,28 @@ class CaptionOcr:
                     cv2.resize(im, None, fx=1.5, fy=1.5, interpolation=cv2.INTER_CUBIC),
                 ]
                 owner += [i, i, i]
-        best: list[tuple[str, float]] = [("", 0.0) for _ in images]
-        for i, reading in zip(owner, self.recognize_images(variants), strict=True):
-            if reading[1] > best[i][1]:
+        best: list[tuple[str, float, float]] = [("", 0.0, float("-inf")) for _ in images]
+        for i, reading in zip(owner, self._read(variants), strict=True):
+            if reading[2] > best[i][2]:
                 best[i] = reading
-        return best
+        return [(text, score) for text, score, _ in best]
 
 
-def _trim(text: str, confs: list[float], score: float) -> tuple[str, float]:
+def _trim(text: str, confs: list[float], score: float) -> tuple[str, float, float]:
     """Drop unsure characters at either end of a line (background texture at the edge of the box
-    read as "²", "「" or "。"); the score becomes the mean confidence of the characters kept."""
+    read as "²", "「" or "。"); the score becomes the mean confidence of the characters kept. The
+    evidence is the summed confidence above even odds: more sure characters, more evidence."""
     if len(confs) != len(text) or not text:
-        return text, score
+        return text, score, len(text) * (score - 0.5)
     lo, hi = 0, len(text)
     while lo < hi and (confs[lo] < END_CHAR_CONF or text[lo] == " "):
         lo += 1
     while hi > lo and (confs[hi - 1] < END_CHAR_CONF or text[hi - 1] == " "):
         hi -= 1
     if lo == hi:
-        return "", 0.0
-    return text[lo:hi], float(np.mean(confs[lo:hi]))
+        return "", 0.0, float("-inf")
+    kept = confs[lo:hi]
+    return text[lo:hi], float(np.mean(kept)), float(sum(c - 0.5 for c in kept))
 
 
 def merge_rows(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
