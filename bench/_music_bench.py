@@ -40,3 +40,33 @@ def time_algorithm(
     )
     assert result is not None
     return result
+
+
+def run_in_process(function_name: str, src: Path, tmp: Path) -> Any:
+    """One job's Result, run in this process (no timing): for the quality matrices."""
+
+    def new_output(sequence_id: int | None = None, result_type: str | None = None, ext: str | None = None):
+        path = tmp / f"out-{result_type or sequence_id or 0}{ext or ''}"
+        return OutputTarget(path, f"oss://b/{path.name}", sequence_id, result_type)
+
+    ctx = JobContext(function_name, "ice", src, {}, None, tmp, new_output, Path, threads=2)
+    return load(function_name)(ctx).result
+
+
+def summarise(rows: list[dict[str, Any]], axes: list[str], metric: str) -> None:
+    """Per-axis worst and mean of ``metric`` over the cells, then the worst cell overall."""
+    for axis in axes:
+        values = sorted(
+            {str(r[axis]) for r in rows}, key=lambda v: next(r[axis] for r in rows if str(r[axis]) == v)
+        )
+        parts = []
+        for v in values:
+            xs = [r[metric] for r in rows if str(r[axis]) == v]
+            parts.append(f"{v}: min {min(xs):.3f} mean {statistics.mean(xs):.3f}")
+        print(f"  {axis:8s} " + " | ".join(parts))
+    worst = min(rows, key=lambda r: r[metric])
+    below = [r for r in rows if r[metric] < worst.get("bar", 0)]
+    print(
+        f"  worst cell {worst['cell']}: {metric} {worst[metric]:.3f}; "
+        f"{len(rows)} cells, {len(below)} below the bar"
+    )

@@ -33,7 +33,7 @@ def _drums(score: Score, kit: str, rng: np.random.Generator, sr: int, n: int) ->
     notes = [x for x in score.notes if x.part in DRUM_PARTS]
     if kit == "gm":
         events = [(x.t, x.dur, 9, _GM_DRUMS[x.part], int(20 + 107 * x.vel)) for x in notes]
-        return timbres.render_gm(events, {}, n / sr, sr)
+        return timbres.render_gm(events, {}, n, sr)
     out = np.zeros(n)
     samples = {p: [timbres.drum(kit, p, rng, sr) for _ in range(4)] for p in DRUM_PARTS}
     for x in notes:  # a few takes of each hit, so no two are identical
@@ -50,7 +50,7 @@ def _pitched(score: Score, kind: str, part: str, rng: np.random.Generator, sr: i
             programs.append(timbres.GM_EXTRA[kind][part])
         for ch, prog in enumerate(programs):
             events = [(x.t, x.dur, ch, x.pitch, int(20 + 107 * x.vel)) for x in notes]
-            out += timbres.render_gm(events, {ch: prog}, n / sr, sr)
+            out += timbres.render_gm(events, {ch: prog}, n, sr)
         return out
     out = np.zeros(n)
     cache: dict[tuple[int, int], np.ndarray] = {}

@@ -160,7 +160,7 @@ def midi_file(events: list[tuple[float, float, int, int, int]], programs: dict[i
 
 
 def render_gm(
-    events: list[tuple[float, float, int, int, int]], programs: dict[int, int], seconds: float, sr: int
+    events: list[tuple[float, float, int, int, int]], programs: dict[int, int], samples: int, sr: int
 ) -> np.ndarray:
     """Mono float audio of the events rendered offline by fluidsynth with the GM soundfont."""
     import soundfile as sf
@@ -198,6 +198,6 @@ def render_gm(
         )
         audio, _ = sf.read(wav, dtype="float64", always_2d=True)
     mono = audio.mean(axis=1)
-    out = np.zeros(int(seconds * sr))
+    out = np.zeros(samples)
     out[: min(out.size, mono.size)] = mono[: out.size]
     return out

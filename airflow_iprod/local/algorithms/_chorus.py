@@ -18,7 +18,9 @@ import numpy as np
 from airflow_iprod.local.algorithms import _rhythm
 
 STACK = 4  # beats of context in each feature column
-SIMILAR = 0.8  # cosine similarity of stacked chroma that counts as "the same music"
+SIMILAR = 0.8  # cosine similarity of stacked chroma that counts as "the same music", at least...
+SIMILAR_Z = 2.0  # ...and this many standard deviations above the song's mean similarity, at most...
+SIMILAR_MAX = 0.95  # ...this: drums and a steady bass make every bar of a song alike in chroma
 MIN_BEATS = 16  # a chorus spans at least four 4/4 bars
 GAP = 2  # beats of dissimilarity tolerated inside a run (a fill, a changed note)
 
@@ -34,7 +36,10 @@ def beat_chroma(y: np.ndarray, sr: int, frames: np.ndarray) -> np.ndarray:
     """Unit-norm chroma per beat span, stacked over ``STACK`` beats: (12 * STACK, beats)."""
     import librosa
 
-    chroma = librosa.feature.chroma_cqt(y=y, sr=sr, hop_length=_rhythm.HOP)
+    # from C3 up: a long 808 kick or a droning bass below would make every bar look alike
+    chroma = librosa.feature.chroma_cqt(
+        y=y, sr=sr, hop_length=_rhythm.HOP, fmin=float(librosa.note_to_hz("C3")), n_octaves=5
+    )
     bounds = librosa.util.fix_frames(frames, x_min=0, x_max=chroma.shape[1])
     sync = librosa.util.sync(chroma, bounds, aggregate=np.median)
     if bounds[0] != frames[0]:
@@ -70,13 +75,17 @@ def _runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
 def find_runs(features: np.ndarray) -> list[Run]:
     n = features.shape[1]
     sim = features.T @ features
+    off = sim[np.triu_indices(n, MIN_BEATS // 2)]
+    if off.size == 0:
+        return []
+    similar = float(np.clip(off.mean() + SIMILAR_Z * off.std(), SIMILAR, SIMILAR_MAX))
     found: list[Run] = []
     diag_means = {}
     for lag in range(MIN_BEATS // 2, n - MIN_BEATS + 1):
         diag = np.diagonal(sim, -lag)  # diag[k] = sim[k + lag, k]
         diag_means[lag] = diag
     for lag, diag in diag_means.items():
-        for a, b in _runs_of(diag >= SIMILAR):
+        for a, b in _runs_of(diag >= similar):
             if b - a < MIN_BEATS:
                 continue
             strength = float(diag[a:b].mean())
@@ -92,14 +101,17 @@ def find_runs(features: np.ndarray) -> list[Run]:
     return found
 
 
-def chorus_intervals(features: np.ndarray, loudness: np.ndarray) -> list[tuple[int, int]]:
+def chorus_intervals(
+    features: np.ndarray, loudness: np.ndarray, boundaries: np.ndarray | None = None
+) -> list[tuple[int, int]]:
     """Beat-index intervals of every chorus occurrence (sorted, non-overlapping), or [] if none."""
     n = features.shape[1]
     runs = find_runs(features)
     if not runs:
         return []
     cover = np.zeros(n)
-    cuts = {0, n}
+    # section changes cut too: a verse and chorus that always come together repeat as one block
+    cuts = {0, n} | {int(b) for b in (boundaries if boundaries is not None else [])}
     for r in runs:
         for a, b in ((r.start, r.end), (r.start - r.lag, r.end - r.lag)):
             cover[a:b] += 1
@@ -113,25 +125,41 @@ def chorus_intervals(features: np.ndarray, loudness: np.ndarray) -> list[tuple[i
         else:
             merged[-1] = e if e == n else merged[-1]
     pieces = [(a, b) for a, b in itertools.pairwise(merged) if b - a >= 4]
-    loud = (loudness - loudness.max()) / 6.0  # 6 dB quieter halves the weight
+    # a chorus is the loud repeated part: 3 dB quieter halves the weight, and repeats count only up to
+    # two (a verse progression that loops inside the verse and the intro is not more of a chorus)
+    loud = (loudness - loudness.max()) / 3.0
     best, best_score = None, 0.0
     for a, b in pieces:
         count = float(np.mean(cover[a:b]))
         if count < 1:
             continue
-        score = count * float(2.0 ** np.mean(loud[a:b]))
+        score = min(count, 2.0) * float(2.0 ** np.mean(loud[a:b]))
         if score > best_score:
             best, best_score = (a, b), score
     if best is None:
         return []
     a, b = best
-    found = [(a, b)]
-    for r in runs:
-        # map the piece through every run that covers most of it, in either direction
-        for src, shift in (((r.start, r.end), -r.lag), ((r.start - r.lag, r.end - r.lag), r.lag)):
-            overlap = min(b, src[1]) - max(a, src[0])
-            if overlap >= 0.6 * (b - a):
-                found.append((max(0, a + shift), min(n, b + shift)))
+    # grow over neighbouring repeated pieces as loud as it (within 1.5 dB): a section change cut the
+    # chorus where its own halves differ
+    level = float(np.mean(loudness[a:b]))
+    index = pieces.index(best)
+    group = [best]
+    for step in (-1, 1):
+        k = index + step
+        while 0 <= k < len(pieces):
+            pa, pb = pieces[k]
+            if np.mean(cover[pa:pb]) < 1 or abs(float(np.mean(loudness[pa:pb])) - level) > 1.5:
+                break
+            group.append(pieces[k])
+            k += step
+    found = list(group)
+    for a, b in group:
+        for r in runs:
+            # map the piece through every run that covers most of it, in either direction
+            for src, shift in (((r.start, r.end), -r.lag), ((r.start - r.lag, r.end - r.lag), r.lag)):
+                overlap = min(b, src[1]) - max(a, src[0])
+                if overlap >= 0.6 * (b - a):
+                    found.append((max(0, a + shift), min(n, b + shift)))
     return _merge(found)
 
 
@@ -165,6 +193,17 @@ def novelty(features: np.ndarray, loudness: np.ndarray, half: int = 8) -> tuple[
     return out * (rise > -1.0), out * (rise < 1.0)
 
 
+def boundaries(curve: np.ndarray, half: int = 8) -> np.ndarray:
+    """Beats where the novelty ``curve`` peaks over +-``half`` beats, above the song's median."""
+    floor = 1.1 * float(np.median(curve))
+    peaks = [
+        i
+        for i in range(1, curve.size)
+        if curve[i] >= floor and curve[i] == curve[max(0, i - half) : i + half + 1].max()
+    ]
+    return np.asarray(peaks, int)
+
+
 def snap(
     intervals: list[tuple[int, int]], starts: np.ndarray, ends: np.ndarray, reach: int = 8
 ) -> list[tuple[int, int]]:
@@ -184,10 +223,14 @@ def snap(
 
 
 def _merge(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Union of intervals that overlap by more than half the shorter one."""
+    """Union of intervals that overlap by more than half the shorter one, or touch (one chorus found
+    as two halves: its progression loops inside it)."""
     out: list[list[int]] = []
     for a, b in sorted(intervals):
-        if out and min(b, out[-1][1]) - a > 0.5 * min(b - a, out[-1][1] - out[-1][0]):
+        if out and (
+            (a <= out[-1][1] + 1 and a >= out[-1][1] - 1)
+            or min(b, out[-1][1]) - a > 0.5 * min(b - a, out[-1][1] - out[-1][0])
+        ):
             out[-1][1] = max(out[-1][1], b)
         else:
             out.append([a, b])

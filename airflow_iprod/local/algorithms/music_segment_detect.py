@@ -33,9 +33,9 @@ def run(ctx: JobContext) -> AlgorithmResult:
     if frames.size >= 2 * _chorus.MIN_BEATS:
         chroma = _chorus.beat_chroma(y, sr, frames)
         loudness = _chorus.beat_loudness(y, frames)
-        intervals = _chorus.chorus_intervals(chroma, loudness)
+        starts, ends = _chorus.novelty(_chorus.timbre_features(y, sr, frames, chroma), loudness)
+        intervals = _chorus.chorus_intervals(chroma, loudness, _chorus.boundaries(np.maximum(starts, ends)))
         if intervals:
-            starts, ends = _chorus.novelty(_chorus.timbre_features(y, sr, frames, chroma), loudness)
             intervals = _chorus.snap(intervals, starts, ends)
         times = np.append(frames * _rhythm.HOP / sr, y.size / sr)
         sections = [
