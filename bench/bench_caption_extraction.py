@@ -100,9 +100,14 @@ def matrix(which: str, out: Path) -> None:
         if not passes(cell, s):
             print(f"      lost {s.lost} spurious {s.spurious}", flush=True)
         clip.path.unlink()
-    title = f"# CaptionExtraction on the caption matrix ({which}: {len(cells)} cells"
-    title += f", fps {caption_matrix.FPS}"
-    title += ")"
+        # Rewritten after every cell: a run stopped part way still leaves its figures.
+        out.write_text(report(which, len(cells), results), encoding="utf-8")
+    print(report(which, len(cells), results))
+
+
+def report(which: str, total: int, results: list[tuple[caption_matrix.Cell, Score, float, float]]) -> str:
+    title = f"# CaptionExtraction on the caption matrix ({which}: {len(results)} of {total} cells"
+    title += f", fps {caption_matrix.FPS})"
     lines = [title, ""]
     failing = [(c, s) for c, s, _, _ in results if not passes(c, s)]
     lines.append(f"Cells meeting every bar: {len(results) - len(failing)}/{len(results)}.")
@@ -132,9 +137,7 @@ def matrix(which: str, out: Path) -> None:
     lines += ["", "Failing cells:", ""]
     lines += [f"* {c.name}: {s.summary()}; lost {s.lost}; spurious {s.spurious}" for c, s in failing]
     lines += [] if failing else ["* none"]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    out.write_text(text, encoding="utf-8")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:

@@ -168,13 +168,16 @@ PAIRWISE: tuple[Cell, ...] = tuple(Cell(**row) for row in pairwise(AXES))
 
 
 def full() -> list[Cell]:
-    """Every font x style x background; size, place and timing rotate so each appears equally."""
+    """Every font x style x background; size, place and timing rotate so each appears equally.
+
+    In a seeded shuffled order, so that a run stopped part way is still a sample of every axis."""
     cells = []
     for i, (font, style, background) in enumerate(
         itertools.product(AXES["font"], AXES["style"], AXES["background"])
     ):
         size, place, timing = tuple(SIZES)[i % 3], PLACES_ORDER[(i // 3) % 3], TIMINGS[(i // 9) % 3]
         cells.append(Cell(font, style, background, size, place, timing))
+    random.Random(0).shuffle(cells)
     return cells
 
 

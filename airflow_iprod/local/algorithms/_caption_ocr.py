@@ -18,6 +18,7 @@ from airflow_iprod.local.algorithms.base import AlgorithmError
 # The detector works on the crop scaled so that its longer side is at most this (a wide caption strip
 # would otherwise be upscaled to thousands of pixels by rapidocr's defaults: seconds per frame).
 DET_MAX_SIDE = 640
+SURE_CHAR_CONF = 0.9  # a reading whose every character is this sure is not read again another way
 END_CHAR_CONF = 0.5  # a first or last character read with less confidence than this is dropped
 
 _MODEL_FILES = {
@@ -92,10 +93,10 @@ class CaptionOcr:
 
     def recognize_images(self, images: list[np.ndarray]) -> list[tuple[str, float]]:
         """Text and mean character confidence of each single-line BGR image."""
-        return [(text, score) for text, score, _ in self._read(images)]
+        return [(text, score) for text, score, _, _ in self._read(images)]
 
-    def _read(self, images: list[np.ndarray]) -> list[tuple[str, float, float]]:
-        """Text, mean character confidence and evidence (see ``_trim``) of each line image."""
+    def _read(self, images: list[np.ndarray]) -> list[tuple[str, float, float, float]]:
+        """Text, mean and least character confidence, and evidence (see ``_trim``) of each line."""
         if not images:
             return []
         import cv2
@@ -115,44 +116,47 @@ class CaptionOcr:
         ]
 
     def recognize_voted(self, images: list[list[np.ndarray]]) -> list[tuple[str, float]]:
-        """For each line, its candidate crops each read three ways (as is, inverted, upscaled 1.5x),
-        and the reading with the most evidence kept: one reading can drop or split a letter ("meet
-        t he") where another is sure of it, and a crop that cut the line short reads fewer sure
-        characters than one that holds it all."""
+        """For each line, the reading with the most evidence among its candidate crops, each read as
+        is and, unless that reading is sure of every character, also inverted and upscaled 1.5x: one
+        reading can drop or split a letter ("meet t he") where another is sure of it, and a crop that
+        cut the line short reads fewer sure characters than one that holds it all."""
         import cv2
 
-        variants: list[np.ndarray] = []
+        best: list[tuple[str, float, float, float]] = [("", 0.0, float("-inf"), 0.0) for _ in images]
+
+        def vote(owner: list[int], variants: list[np.ndarray]) -> None:
+            for i, reading in zip(owner, self._read(variants), strict=True):
+                if reading[2] > best[i][2]:
+                    best[i] = reading
+
+        vote([i for i, crops in enumerate(images) for _ in crops], [im for crops in images for im in crops])
         owner: list[int] = []
+        variants: list[np.ndarray] = []
         for i, crops in enumerate(images):
+            if best[i][3] >= SURE_CHAR_CONF:
+                continue
             for im in crops:
-                variants += [
-                    im,
-                    255 - im,
-                    cv2.resize(im, None, fx=1.5, fy=1.5, interpolation=cv2.INTER_CUBIC),
-                ]
-                owner += [i, i, i]
-        best: list[tuple[str, float, float]] = [("", 0.0, float("-inf")) for _ in images]
-        for i, reading in zip(owner, self._read(variants), strict=True):
-            if reading[2] > best[i][2]:
-                best[i] = reading
-        return [(text, score) for text, score, _ in best]
+                variants += [255 - im, cv2.resize(im, None, fx=1.5, fy=1.5, interpolation=cv2.INTER_CUBIC)]
+                owner += [i, i]
+        vote(owner, variants)
+        return [(text, score) for text, score, _, _ in best]
 
 
-def _trim(text: str, confs: list[float], score: float) -> tuple[str, float, float]:
+def _trim(text: str, confs: list[float], score: float) -> tuple[str, float, float, float]:
     """Drop unsure characters at either end of a line (background texture at the edge of the box
     read as "²", "「" or "。"); the score becomes the mean confidence of the characters kept. The
     evidence is the summed confidence above even odds: more sure characters, more evidence."""
     if len(confs) != len(text) or not text:
-        return text, score, len(text) * (score - 0.5)
+        return text, score, len(text) * (score - 0.5), score
     lo, hi = 0, len(text)
     while lo < hi and (confs[lo] < END_CHAR_CONF or text[lo] == " "):
         lo += 1
     while hi > lo and (confs[hi - 1] < END_CHAR_CONF or text[hi - 1] == " "):
         hi -= 1
     if lo == hi:
-        return "", 0.0, float("-inf")
+        return "", 0.0, float("-inf"), 0.0
     kept = confs[lo:hi]
-    return text[lo:hi], float(np.mean(kept)), float(sum(c - 0.5 for c in kept))
+    return text[lo:hi], float(np.mean(kept)), float(sum(c - 0.5 for c in kept)), float(min(kept))
 
 
 def merge_rows(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:

@@ -303,7 +303,11 @@ class CaptionReader:
             fy0, fy1 = min(b[1] for b in found), max(b[3] for b in found)
             boxes.append((min(x0, fx0), y0, max(x1, fx1), y1))  # maybe longer
             boxes.append((fx0, fy0, fx1, fy1))  # maybe without clutter above or below
-        return [band[b1:b3, b0:b2] for b0, b1, b2, b3 in dict.fromkeys(boxes)]
+        distinct: list[tuple[int, int, int, int]] = []
+        for box in boxes:  # boxes within a few pixels of one already kept would read the same
+            if all(max(abs(p - q) for p, q in zip(box, d, strict=True)) > 0.15 * (y1 - y0) for d in distinct):
+                distinct.append(box)
+        return [band[b1:b3, b0:b2] for b0, b1, b2, b3 in distinct]
 
 
 def _band_top(box: tuple[int, int, int, int]) -> int:
