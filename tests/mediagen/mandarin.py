@@ -1,13 +1,16 @@
 """Mandarin speech for tests: sentences in characters with their pinyin, spoken by espeak-ng.
 
 espeak-ng's Mandarin comes in two voices. ``cmn`` reads Chinese characters through its own
-character list; ``cmn-latn-pinyin`` reads pinyin with tone digits. On Debian's espeak-ng 1.51 the
-``cmn`` voice read tone digits (and characters missing from its list) as English words, so the
-generator speaks the pinyin with ``cmn-latn-pinyin``: every syllable is spelled out with its tone and
-nothing depends on the character list. ``phonemes`` is the listening proxy (espeak's ``-x`` output
-through ``espeak_TextToPhonemes``): a word espeak switched to another language is marked
-``(en)...(cmn)``, and every Mandarin syllable carries a tone contour (55, 35, 214, 51 or 11 for the
-neutral tone).
+character list; ``cmn-latn-pinyin`` reads pinyin with tone digits. Debian 12's espeak-ng 1.51
+(``espeak-ng -x -v cmn``) turns the characters into pinyin and then reads it in English: "今天天气很好"
+comes out as ``(en)dZI55nw'055n_| tja55nw'055n_|...``, "jin one tian one", and digits likewise. The
+wheel's library (1.52.0, what the tests use) reads the characters as Mandarin, but the generator does
+not depend on that: it speaks the pinyin with ``cmn-latn-pinyin``, where every syllable is spelled
+out with its tone in both versions, and checks the phonemes before speaking.
+
+``phonemes`` is the listening proxy (espeak's ``-x`` output through ``espeak_TextToPhonemes``): a word
+espeak switched to another language is marked ``(en)...(cmn)``, and every Mandarin syllable carries a
+tone contour (55, 35, 214, 51 or 11 for the neutral tone).
 """
 
 from __future__ import annotations
