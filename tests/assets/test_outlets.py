@@ -90,6 +90,8 @@ def test_outputs_become_asset_events(run_dag, local_engine, upload, iprod_conn, 
         ("again", second["Output"]): ({"JobId": second["JobId"], **job}, [f"iprod/{dags.PRODUCER}/again"]),
         # the declared folder outlet: Airflow's own event, with the job and the files written under it
         ("denoise", dags.DECLARED): ({"JobId": first["JobId"], **job, "Outputs": first["Outputs"]}, []),
+        # declared but not written by the job (the task logs a warning)
+        ("again", dags.DECLARED): ({"JobId": second["JobId"], **job, "Outputs": []}, []),
     }
     assert {first["Output"], second["Output"], dags.DECLARED} <= active
     # the consumer, scheduled on the first task's alias, is queued by that task's output file
