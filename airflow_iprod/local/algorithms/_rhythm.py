@@ -66,7 +66,9 @@ def _extend_edges(env: np.ndarray, beats: np.ndarray, floor: float) -> np.ndarra
 # Metrical levels tried around librosa's tempo estimate (which leans to 120 BPM and so picks the
 # eighth note of slow songs and the half note of fast ones, and a dotted level in 6/8).
 _LEVELS = (1 / 3, 1 / 2, 2 / 3, 1.0, 3 / 2, 2.0, 3.0)
-MIN_BPM, MAX_BPM = 50.0, 210.0
+# 200 BPM and up is a double-time count of a song nearer 100 (a tempo prior helped there but lost more
+# cells at 60 BPM than it won)
+MIN_BPM, MAX_BPM = 50.0, 200.0
 
 
 def _accent_at(accent: np.ndarray, positions: np.ndarray) -> np.ndarray:
@@ -126,7 +128,7 @@ def track_beats(y: np.ndarray, sr: int = SR) -> tuple[float, np.ndarray, np.ndar
     """(tempo in BPM, beat frames, onset envelope) of mono ``y``.
 
     librosa's tracker runs at each metrical level related to its tempo estimate (x1/3 .. x3 within
-    50-210 BPM); the level whose beats score best in ``level_score`` (times a weak tempo prior) wins.
+    50-200 BPM); the level whose beats score best in ``level_score`` wins.
     """
     import librosa
 
@@ -143,8 +145,7 @@ def track_beats(y: np.ndarray, sr: int = SR) -> tuple[float, np.ndarray, np.ndar
             onset_envelope=env, sr=sr, hop_length=HOP, bpm=bpm, tightness=200, units="frames"
         )
         cand = np.asarray(cand, int)
-        # a weak log-normal tempo prior around 110 BPM breaks near-ties between a level and its double
-        score = level_score(accent, cand) * float(np.exp(-0.5 * (np.log2(bpm / 110.0) / 1.5) ** 2))
+        score = level_score(accent, cand)
         if score > best:
             frames, best = cand, score
     if frames.size:
