@@ -18,11 +18,27 @@ from tests.mediagen.caption_score import score
 
 BARS = {"en": 0.01, "zh": 0.02}
 
-# The hardest cell found per axis in the full matrix (bench/caption_results.md), beyond the cover.
-WORST: tuple[Cell, ...] = ()
+# The hardest cells found in the full matrix (bench/caption_results.md), beyond the cover: small text
+# over the cellular-automaton texture (white on light grey, blocky clutter) is where every failure is;
+# a near miss there; the issue's own case (Song in a translucent box over real moving footage); and
+# the hardest grain cell (small Song, shadow only, heavy grain, captions back to back).
+WORST: tuple[Cell, ...] = (
+    Cell("uming", "plain", "automaton", "small", "bottom", "back-to-back"),
+    Cell("noto-serif-cjk", "plain", "automaton", "small", "top", "short"),
+    Cell("liberation-mono", "outlined", "automaton", "small", "top", "short"),
+    Cell("noto-serif-cjk", "translucent", "video", "medium", "bottom", "short"),
+    Cell("noto-serif-cjk", "shadowed", "noise", "small", "top", "back-to-back"),
+)
 
 # Cells that still miss a bar, with the figure measured on them: kept, and strict, so a fix shows.
-KNOWN_FAILING: dict[str, str] = {}
+KNOWN_FAILING: dict[str, str] = {
+    "liberation-serif-shadowed-automaton-small-top-short": "CER 5.0% (bar 1%): 18 px serif, white on "
+    "light grey under blocky texture; letters dropped ('sen thereprt todday')",
+    "uming-plain-automaton-small-bottom-back-to-back": "CER 69.7%, 2 of 3 cues lost: 18 px Ming, plain "
+    "white on light grey texture, barely any contrast; the detector does not find the lines",
+    "noto-serif-cjk-plain-automaton-small-top-short": "CER 15.8%, 1 of 5 cues lost: 18 px Song, plain "
+    "white on light grey texture",
+}
 
 
 def _param(cell: Cell):
