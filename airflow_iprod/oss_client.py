@@ -34,4 +34,15 @@ def build_oss_client(settings: ClientSettings, oss_endpoint: str | None = None) 
     if oss_endpoint or local:
         cfg.endpoint = oss_endpoint or f"{settings.protocol}://{settings.endpoint}"
         cfg.use_path_style = local
+    if settings.ca_bundle:  # the local engine's CA over HTTPS; verification stays on
+        cfg.http_client = _trusting_http_client(settings.ca_bundle)
     return oss.Client(cfg)
+
+
+def _trusting_http_client(ca_bundle: str) -> Any:
+    """The SDK's own requests transport, verifying against ``ca_bundle`` instead of certifi's CAs."""
+    from alibabacloud_oss_v2.transport import RequestsHttpClient
+
+    client = RequestsHttpClient()
+    client._verify = ca_bundle  # handed to requests' ``verify=`` on every call; it takes a CA file path
+    return client

@@ -83,6 +83,12 @@ OPTIONS = (
         "SECONDS",
         "every job holds its worker this long before its algorithm starts (to test timeouts)",
     ),
+    _Option(
+        "fault_user_data_hold",
+        "on|off",
+        'a job whose UserData is JSON with "iprod_fault_hold_s": N stays Queuing N s after its submit '
+        "(jobs that end at known times, for scheduling benchmarks; with --fault-fail-jobs they then fail)",
+    ),
     _Option("fault_seed", "N", "seed for which Query calls fail (the same seed, the same sequence)"),
     _Option(
         "fault_callback_drop_rate",
@@ -212,6 +218,12 @@ def faults_from_args(args: argparse.Namespace) -> FaultConfig:
     value, source = raw["fault_job_hold_s"]
     if value is not None:
         config.job_latency_s = _number(source, value, 0, 86_400, "seconds from 0 to 86400")
+
+    value, source = raw["fault_user_data_hold"]
+    if value is not None:
+        if value.strip().lower() not in ("on", "off", "1", "0", "true", "false"):
+            raise _bad(source, value, "on or off")
+        config.user_data_hold = value.strip().lower() in ("on", "1", "true")
 
     value, source = raw["fault_callback_drop_rate"]
     if value is not None:

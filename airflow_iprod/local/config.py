@@ -33,6 +33,9 @@ class FaultConfig:
     callback_drop_rate: float = 0.0  # share of job completion callbacks (MNS messages) never sent (0..1)
     callback_delay_s: float = 0.0  # each completion callback is sent this long after its job ended
     seed: int | None = None
+    # A job whose UserData is JSON with "iprod_fault_hold_s": N stays Queuing N s after its submit before
+    # it may start (jobs of known lengths for scheduling benchmarks; with fail_jobs they end then, in Fail)
+    user_data_hold: bool = False
 
 
 @dataclass

@@ -166,9 +166,12 @@ class LocalEngine:
         if is_console_request(request, self.config):  # path style /-/console/...: "-" is no bucket
             return self.console.handle(request)
         if request.method == "GET" and request.path == STATS_PATH:
-            return HttpResponse(
-                200, {"Content-Type": "application/json"}, json.dumps(self.stats.snapshot()).encode()
-            )
+            since = dict(request.query).get("since")  # epoch seconds: the sliding second from then on
+            try:
+                snapshot = self.stats.snapshot(float(since) if since else None)
+            except ValueError:
+                return HttpResponse(400, {"Content-Type": "text/plain"}, b"since: epoch seconds")
+            return HttpResponse(200, {"Content-Type": "application/json"}, json.dumps(snapshot).encode())
         if is_rpc(request):
             return self.rpc.handle(request)
         return oss_api.handle(request, self.config, self.objects)

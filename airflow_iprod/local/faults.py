@@ -7,6 +7,7 @@ is never mistaken for a real one.
 
 from __future__ import annotations
 
+import json
 import random
 import sys
 import threading
@@ -17,6 +18,7 @@ from typing import Any
 from airflow_iprod.local.config import FaultConfig
 
 LOG_PREFIX = "[iprod-faults]"
+USER_DATA_HOLD_KEY = "iprod_fault_hold_s"
 
 
 def _log_to_stderr(text: str) -> None:
@@ -39,6 +41,8 @@ def active_faults(config: FaultConfig) -> dict[str, Any]:
         active["fail_message"] = config.fail_message
     if config.job_latency_s > 0:
         active["job_hold_s"] = config.job_latency_s
+    if config.user_data_hold:
+        active["user_data_hold"] = True
     if config.callback_drop_rate > 0:
         active["callback_drop_rate"] = config.callback_drop_rate
     if config.callback_delay_s > 0:
@@ -60,6 +64,9 @@ def describe_faults(config: FaultConfig) -> list[str]:
     if config.fail_jobs:
         which = "every job" if "*" in config.fail_jobs else "jobs of " + ", ".join(sorted(config.fail_jobs))
         lines.append(f"{which} end in Fail without running: [InjectedFault] {config.fail_message}")
+    if config.user_data_hold:
+        key = USER_DATA_HOLD_KEY
+        lines.append(f'a job whose UserData holds {{"{key}": N}} stays Queuing N s after its submit')
     if config.job_latency_s > 0:
         lines.append(f"every job holds its worker {config.job_latency_s:g} s before its algorithm starts")
     if config.callback_drop_rate > 0:
@@ -116,6 +123,16 @@ class Faults:
             code, status = self.config.query_error_code, self.config.query_error_status
             self._log(f"Query JobId={job_id}: answered {code} (HTTP {status}) on purpose")
             raise InjectedError(code, _message(code, status), status)
+
+    def queue_hold_s(self, request: dict[str, Any]) -> float:
+        """How long the user-data hold keeps a job (its submitted ``request``) queued after submit."""
+        if not self.config.user_data_hold:
+            return 0.0
+        try:
+            value = json.loads(request.get("UserData") or "{}").get(USER_DATA_HOLD_KEY, 0)
+            return max(0.0, float(value))
+        except (ValueError, TypeError, AttributeError):
+            return 0.0
 
     def forced_failure(self, function_name: str, job_id: str | None = None) -> str | None:
         """The message a job of this function must fail with, or None to run it for real."""

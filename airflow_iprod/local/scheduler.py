@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -225,6 +226,8 @@ class Scheduler:
                     break
                 if per_pipeline.get(job.pipeline_id, 0) >= self.config.concurrency(job.pipeline_id):
                     continue
+                if time.time() < job.create_time + self.faults.queue_hold_s(job.request):
+                    continue  # fault injection: held in the queue until its known time
                 forced = self.faults.forced_failure(job.function_name, job.job_id)
                 if forced is not None:
                     self.store.finish(

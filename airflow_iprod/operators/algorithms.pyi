@@ -191,6 +191,7 @@ class ASROperator(IProductionJobOperator):
         poll_interval: float = ...,
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
+        expected_duration: float | None = ...,
         lang: str | None = ...,
         format: str | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
@@ -227,6 +228,7 @@ class AsyncTextToSpeechOperator(IProductionJobOperator):
         poll_interval: float = ...,
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
+        expected_duration: float | None = ...,
         text: str | None = ...,
         voice: str | None = ...,
         speech_rate: float | None = ...,
@@ -266,6 +268,7 @@ class AudioBeatDetectionOperator(IProductionJobOperator):
         poll_interval: float = ...,
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
+        expected_duration: float | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...
 
@@ -300,6 +303,7 @@ class AudioMixingOperator(IProductionJobOperator):
         poll_interval: float = ...,
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
+        expected_duration: float | None = ...,
         inputs: list[Any] | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...
@@ -335,6 +339,7 @@ class AudioQualityAssessmentOperator(IProductionJobOperator):
         poll_interval: float = ...,
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
+        expected_duration: float | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...
 
@@ -369,6 +374,7 @@ class CaptionExtractionOperator(IProductionJobOperator):
         poll_interval: float = ...,
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
+        expected_duration: float | None = ...,
         fps: int | None = ...,
         roi: list[Any] | None = ...,
         lang: str | None = ...,
@@ -407,6 +413,7 @@ class CoverOperator(IProductionJobOperator):
         poll_interval: float = ...,
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
+        expected_duration: float | None = ...,
         model: str | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...
@@ -442,6 +449,7 @@ class FaceBeautyOperator(IProductionJobOperator):
         poll_interval: float = ...,
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
+        expected_duration: float | None = ...,
         beauty_params: str | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...
@@ -477,6 +485,7 @@ class HybridCaptionExtractionOperator(IProductionJobOperator):
         poll_interval: float = ...,
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
+        expected_duration: float | None = ...,
         fps: int | None = ...,
         roi: list[Any] | None = ...,
         lang: str | None = ...,
@@ -515,6 +524,7 @@ class ImageCartoonizeOperator(IProductionJobOperator):
         poll_interval: float = ...,
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
+        expected_duration: float | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...
 
@@ -549,6 +559,7 @@ class ImageDelogoOperator(IProductionJobOperator):
         poll_interval: float = ...,
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
+        expected_duration: float | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...
 
@@ -583,6 +594,7 @@ class ImageH2VOperator(IProductionJobOperator):
         poll_interval: float = ...,
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
+        expected_duration: float | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...
 
@@ -617,6 +629,7 @@ class ImageMattingOperator(IProductionJobOperator):
         poll_interval: float = ...,
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
+        expected_duration: float | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...
 
@@ -651,6 +664,7 @@ class MusicDemixOperator(IProductionJobOperator):
         poll_interval: float = ...,
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
+        expected_duration: float | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...
 
@@ -685,6 +699,7 @@ class MusicSegmentDetectOperator(IProductionJobOperator):
         poll_interval: float = ...,
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
+        expected_duration: float | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...
 
@@ -719,6 +734,7 @@ class SpeechDenoiseOperator(IProductionJobOperator):
         poll_interval: float = ...,
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
+        expected_duration: float | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...
 
@@ -753,6 +769,7 @@ class TextToSpeechOperator(IProductionJobOperator):
         poll_interval: float = ...,
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
+        expected_duration: float | None = ...,
         text: str | None = ...,
         voice: str | None = ...,
         speech_rate: float | None = ...,
@@ -792,6 +809,7 @@ class VideoClipOperator(IProductionJobOperator):
         poll_interval: float = ...,
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
+        expected_duration: float | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...
 
@@ -826,6 +844,7 @@ class VideoDelogoOperator(IProductionJobOperator):
         poll_interval: float = ...,
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
+        expected_duration: float | None = ...,
         logo_model: str | None = ...,
         boxes: list[Any] | None = ...,
         logo: list[Any] | None = ...,
@@ -863,6 +882,7 @@ class VideoDetextOperator(IProductionJobOperator):
         poll_interval: float = ...,
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
+        expected_duration: float | None = ...,
         limit_region: list[Any] | None = ...,
         time: list[Any] | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
@@ -899,6 +919,7 @@ class VideoGreenScreenMattingOperator(IProductionJobOperator):
         poll_interval: float = ...,
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
+        expected_duration: float | None = ...,
         bgimage: str | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...
@@ -934,6 +955,7 @@ class VideoH2VOperator(IProductionJobOperator):
         poll_interval: float = ...,
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
+        expected_duration: float | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...
 
@@ -968,5 +990,6 @@ class VideoSplitOperator(IProductionJobOperator):
         poll_interval: float = ...,
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
+        expected_duration: float | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...

@@ -17,7 +17,7 @@ from airflow_iprod.job_outcome import job_result, state_from_event
 from airflow_iprod.job_state import JobState
 from airflow_iprod.lineage import JobLineageMixin
 from airflow_iprod.links import IProductionConsoleLink
-from airflow_iprod.triggers.poll_plan import WINDOW_OPENS_AT
+from airflow_iprod.triggers.poll_plan import worth_polling_before
 
 try:  # Airflow 3.3+: the JobId survives worker crashes in the task state store
     from airflow.sdk import ResumableJobMixin
@@ -119,6 +119,9 @@ class IProductionJobOperator(JobLineageMixin, ResumableJobMixin, BaseOperator):
     :param timeout: seconds to wait for the job (None: no limit). On timeout the task fails, the job
         keeps running, and a retry re-attaches to it.
     :param cancel_on_kill: cancel the job when the task is killed (ICE; MPS has no Cancel API).
+    :param expected_duration: your estimate of the job's run time in seconds. By default it is
+        estimated from the algorithm's benchmarked speed and the input's duration (read from its
+        header); the trigger polls sparsely until then and every ``poll_interval`` after it.
 
     Every other field of SubmitIProductionJob is a keyword too (``job_params``, ``input_type``,
     ``output_type``, ``output_biz``, ``output_url``, ``name``, ``model_id`` ...): the list, what each
@@ -155,6 +158,7 @@ class IProductionJobOperator(JobLineageMixin, ResumableJobMixin, BaseOperator):
         poll_interval: float = 10.0,
         timeout: float | None = 6 * 3600,
         cancel_on_kill: bool = True,
+        expected_duration: float | None = None,
         **kwargs: Any,
     ) -> None:
         # The submit fields (input, output, job_params ...) come from the catalog's one definition.
@@ -165,6 +169,10 @@ class IProductionJobOperator(JobLineageMixin, ResumableJobMixin, BaseOperator):
             raise catalog.ValidationError("poll_interval", poll_interval, "a number of seconds > 0")
         if timeout is not None and timeout <= 0:
             raise catalog.ValidationError("timeout", timeout, "a number of seconds > 0, or None")
+        if expected_duration is not None and not expected_duration > 0:
+            raise catalog.ValidationError(
+                "expected_duration", expected_duration, "a number of seconds > 0, or None"
+            )
         self.function_name = function_name
         for field in catalog.request_fields():  # ``self.output`` is BaseOperator's XComArg: output_media
             setattr(self, field.operator_attr, submit[field.name])
@@ -175,6 +183,7 @@ class IProductionJobOperator(JobLineageMixin, ResumableJobMixin, BaseOperator):
         self.poll_interval = poll_interval
         self.timeout = timeout
         self.cancel_on_kill = cancel_on_kill
+        self.expected_duration = expected_duration
         self._job_id: str | None = None
         self._final: JobState | None = None
         self._submitted_at: float | None = None  # epoch seconds; bounds MPS output lookup
@@ -362,6 +371,8 @@ class IProductionJobOperator(JobLineageMixin, ResumableJobMixin, BaseOperator):
     def _expected_seconds(self) -> float | None:
         """The job's expected run time (the algorithm's benchmarked speed times the input's duration),
         which tells the trigger when polling is worth it; None when unknown."""
+        if self.expected_duration is not None:
+            return float(self.expected_duration)
         from airflow_iprod.catalog.speeds import expected_seconds
         from airflow_iprod.media_probe import input_seconds
 
@@ -375,7 +386,7 @@ class IProductionJobOperator(JobLineageMixin, ResumableJobMixin, BaseOperator):
         triggerer fires before the worker has left, and the scheduler may mark the task up_for_retry).
         These Queries are the worker's own, outside the triggerer's budget. Skipped for jobs that cannot
         be done that soon."""
-        if expected_s is not None and expected_s * WINDOW_OPENS_AT > sum(PRE_DEFER_POLLS_S):
+        if not worth_polling_before(expected_s, sum(PRE_DEFER_POLLS_S)):
             return None
         for delay in PRE_DEFER_POLLS_S:
             time.sleep(delay)

@@ -110,9 +110,8 @@ class IProductionJobTrigger(BaseTrigger):
                 yield TriggerEvent(self._event("timeout", last, message=self._timeout_message(last)))
                 return
             try:
-                body = await asyncio.wait_for(
-                    scheduler.query(key, due, lambda: client.query(self.job_id)), timeout=remaining
-                )
+                async with asyncio.timeout(remaining):  # no task per poll, unlike wait_for
+                    body = await scheduler.query(key, due, lambda: client.query(self.job_id))
                 state = JobState.from_response(self.api, self.job_id, body)
             except TimeoutError:
                 continue  # end_time passed while waiting for a turn: the check above ends the wait

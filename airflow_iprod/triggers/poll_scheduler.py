@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import itertools
 import time
@@ -106,8 +105,9 @@ class PollScheduler:
             wait = head.due - time.time()
             if wait > 0:
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):  # a new, earlier request wakes it sooner
-                    await asyncio.wait_for(self._wake.wait(), timeout=wait)
+                timer = asyncio.get_running_loop().call_later(wait, self._wake.set)
+                await self._wake.wait()  # the head's time, or a new and earlier request
+                timer.cancel()
                 continue
             answered = await self.budget.acquire()
             head = self._head()  # the head may have changed while waiting for a slot; it is due

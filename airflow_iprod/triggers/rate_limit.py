@@ -9,7 +9,6 @@ counts every second.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import os
 import time
@@ -57,8 +56,11 @@ class QueryBudget:
                     waits.append(min(ends) if ends else math.inf)  # else: wait for an answer
                 timeout = max(min(waits), 0.001) if waits and min(waits) != math.inf else None
                 self._answered.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._answered.wait(), timeout)
+                loop = asyncio.get_running_loop()
+                timer = loop.call_later(timeout, self._answered.set) if timeout is not None else None
+                await self._answered.wait()  # a slot's time, or an answer that may free one
+                if timer is not None:
+                    timer.cancel()
 
     def _answer(self, span: list[float | None]) -> None:
         if span[0] is None:

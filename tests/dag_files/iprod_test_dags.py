@@ -126,3 +126,18 @@ with _dag("iprod_test_fanout", poll_interval=0.5, timeout=300):
             input="{{ params.src }}",
             output=f"{{{{ params.out }}}}/{{source}}-{n}.wav",
         )
+
+
+# bench/bench_triggerer.py: many deferred tasks waiting in one real triggerer. The plan (a JSON file the
+# bench writes) gives each mapped task its output, its UserData (how long the engine's user-data-hold
+# fault holds the job) and expected_duration (the estimate the operator would otherwise make).
+def _bench_plan() -> list[dict[str, Any]]:
+    import json
+    import os
+
+    path = os.environ.get("IPROD_BENCH_PLAN")
+    return json.loads(Path(path).read_text()) if path else [{"output": "oss://media/bench/0.wav"}]
+
+
+with _dag("iprod_bench_many_waits", poll_interval=10.0, retries=0):
+    SpeechDenoiseOperator.partial(task_id="wait", input="{{ params.src }}").expand_kwargs(_bench_plan())
