@@ -123,11 +123,6 @@ def run(args: argparse.Namespace) -> dict:
     env["IPROD_BENCH_PLAN"] = str(tmp / "plan.json")
     db = home / "airflow.db"
     run_id = f"bench-{int(time.time())}"
-    trig_log = (tmp / "triggerer.log").open("wb")
-    triggerer = subprocess.Popen(
-        ["taskset", "-c", "0", PY, "-m", "airflow", "triggerer"], env=env, cwd=ROOT, stdout=trig_log,
-        stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
     log = (tmp / "deferrer.log").open("wb")
     if args.mode == "e2e":  # the operator's own path: the task runner submits, probes and defers
         conf = json.dumps({"conn": "iprod_bench", "src": src})
@@ -137,6 +132,14 @@ def run(args: argparse.Namespace) -> dict:
         cmd = [str(ROOT / "bench" / "_defer_rows.py"), run_id, "iprod_bench", src]
     deferrer = subprocess.Popen(["taskset", "-c", "1", PY, *cmd], env=env, cwd=ROOT, stdout=log,
                                 stderr=subprocess.STDOUT)  # fmt: skip
+    # SQLite takes one writer at a time: the rows first, then the triggerer
+    if args.mode == "rows" and deferrer.wait() != 0:
+        raise SystemExit(f"deferring failed; logs in {tmp}")
+    trig_log = (tmp / "triggerer.log").open("wb")
+    triggerer = subprocess.Popen(
+        ["taskset", "-c", "0", PY, "-m", "airflow", "triggerer"], env=env, cwd=ROOT, stdout=trig_log,
+        stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
     try:
         return _measure(args, tmp, db, run_id, info, triggerer, deferrer)
     finally:
