@@ -1,4 +1,10 @@
-"""MusicSegmentDetect on generated songs whose chorus spans are known, and on music that never repeats."""
+"""MusicSegmentDetect on the song matrix (``tests/mediagen/music_matrix.py``) and on the edge cases.
+
+CI runs a pairwise cover of form x meter x tempo x timbre plus the worst known cells, and asserts cell
+by cell: chorus IoU >= 0.7 on every form with a chorus, an empty list where nothing repeats.
+``bench/bench_music_segment_detect.py`` runs the full matrix. Cells that still fail are strict xfails
+carrying their measured figure.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,35 @@ import numpy as np
 import pytest
 
 from airflow_iprod.local.algorithms.base import AlgorithmError
-from tests.mediagen.music import through_composed_song, verse_chorus_song
+from tests.mediagen import music_matrix
+from tests.mediagen.music import verse_chorus_song
+from tests.mediagen.music_matrix import SongCell
+
+BAR = 0.7
+
+# The worst cell of each axis in the last full-matrix run (240 songs,
+# bench/bench_music_segment_detect.py); the comment says which values it is the worst of.
+WORST = [
+    SongCell("aaba", "4/4", 70, ("synth", "additive")),  # AABA, 4/4, 70 BPM, synth: worst overall
+    SongCell("verse-chorus", "3/4", 70, ("electro", "pluck")),  # verse/chorus, 3/4
+    SongCell("bridge", "3/4", 70, ("electro", "pluck")),  # with bridge
+    SongCell("aaba", "6/8", 160, ("gm", "gm-strings")),  # 6/8, 160 BPM
+    SongCell("aaba", "swing", 70, ("electro", "pluck")),  # swing, electro + pluck
+    SongCell("aaba", "6/8", 110, ("electro", "pluck")),  # 110 BPM
+]
+# Cells below the bar on the last full run, with their figure: strict xfails, so a fix shows up as a
+# failure until the cell leaves this table. AABA is the weak form (25 of 60 songs below the bar): its
+# A strains follow each other, so the repetition is found but not one loud repeated section.
+KNOWN_FAILURES: dict[str, str] = {
+    "aaba-44-70bpm-synth+additive": "chorus IoU 0.000 (nothing found)",
+    "verse-chorus-34-70bpm-electro+pluck": "chorus IoU 0.287",
+    "bridge-34-70bpm-electro+pluck": "chorus IoU 0.299",
+    "aaba-68-160bpm-gm+gm-strings": "chorus IoU 0.000",
+    "aaba-swing-70bpm-electro+pluck": "chorus IoU 0.000",
+    "aaba-68-110bpm-electro+pluck": "chorus IoU 0.646",
+    "aaba-68-70bpm-synth+fm": "chorus IoU 0.646",
+    "aaba-34-70bpm-electro+pluck": "chorus IoU 0.427",
+}
 
 
 def span_iou(found: list[tuple[float, float]], truth: list[tuple[float, float]]) -> float:
@@ -26,30 +60,54 @@ def span_iou(found: list[tuple[float, float]], truth: list[tuple[float, float]])
     return float((f & t).sum() / max(1, (f | t).sum()))
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(("bpm", "seed"), [(92, 4), (120, 1), (138, 2)])
-def test_choruses_found(run_algorithm, tmp_path: Path, bpm: int, seed: int) -> None:
-    song = verse_chorus_song(bpm, seed=seed)
-    out = run_algorithm("MusicSegmentDetect", song.write(tmp_path / "song.wav"))
+def _cells() -> list:
+    cells = music_matrix.song_cells("pairwise")
+    cells += [c for c in WORST if c not in cells]
+    out = []
+    for c in cells:
+        marks = (
+            [pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[c.name])]
+            if c.name in KNOWN_FAILURES
+            else []
+        )
+        out.append(pytest.param(c, id=c.name, marks=marks))
+    return out
 
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cell", _cells())
+def test_matrix_cell_meets_the_chorus_bar(run_algorithm, tmp_path: Path, cell: SongCell) -> None:
+    song = cell.song()
+    out = run_algorithm("MusicSegmentDetect", song.write(tmp_path / "song.wav"))
     spans = [(s["start"], s["end"]) for s in out.result]
-    iou = span_iou(spans, song.choruses)
     truth = [(round(a, 2), round(b, 2)) for a, b in song.choruses]
-    print(f"{bpm} BPM: found {spans}, truth {truth}, IoU {iou:.3f}")
-    assert iou >= 0.7
+    print(f"{cell.name}: found {spans}, truth {truth}")
+    if not song.choruses:
+        assert out.result == [], f"{cell.name}: nothing repeats, yet found {spans}"
+        return
+    iou = span_iou(spans, song.choruses)
+    assert iou >= BAR, f"{cell.name}: chorus IoU {iou:.3f} < {BAR}; found {spans}, truth {truth}"
+
+
+@pytest.mark.slow
+def test_result_shape_and_output_file(run_algorithm, tmp_path: Path) -> None:
+    song = verse_chorus_song(120, seed=1)
+    out = run_algorithm("MusicSegmentDetect", song.write(tmp_path / "song.wav"))
+    assert span_iou([(s["start"], s["end"]) for s in out.result], song.choruses) >= BAR
     assert len(out.result) == len(song.choruses)
     assert {s["title"] for s in out.result} == {"副歌"}
+    assert all(round(s["start"], 2) == s["start"] for s in out.result)
     (target,) = out.outputs
     assert json.loads(target.path.read_text(encoding="utf-8")) == out.result
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", [1, 2])
-def test_no_repeat_no_chorus(run_algorithm, tmp_path: Path, seed: int) -> None:
-    song = through_composed_song(bpm=110 + 10 * seed, seed=seed)
-    out = run_algorithm("MusicSegmentDetect", song.write(tmp_path / "song.wav"))
-    assert out.result == []
-    assert json.loads(out.outputs[0].path.read_text()) == []
+def test_pairwise_cover_holds_every_pair() -> None:
+    cells = music_matrix.pairwise(music_matrix.SONG_AXES)
+    axes = list(music_matrix.SONG_AXES)
+    for i, a in enumerate(axes):
+        for b in axes[i + 1 :]:
+            seen = {(c[a], c[b]) for c in cells}
+            assert len(seen) == len(music_matrix.SONG_AXES[a]) * len(music_matrix.SONG_AXES[b])
 
 
 def test_too_short_is_refused(run_algorithm, tmp_path: Path) -> None:
