@@ -92,10 +92,11 @@ class CaptionOcr:
         return self.recognize_images([crop[y0:y1, x0:x1] for x0, y0, x1, y1 in boxes])
 
     def recognize_images(self, images: list[np.ndarray]) -> list[tuple[str, float]]:
-        """Text and mean character confidence of each single-line BGR image."""
-        return [(text, score) for text, score, _, _ in self._read(images)]
+        """Text and mean character confidence of each single-line BGR image, as the recogniser
+        gives them (HybridCaptionExtraction's re-reading; ``recognize_voted`` trims and votes)."""
+        return [(text, score) for text, score, _, _ in self._read(images, trim=False)]
 
-    def _read(self, images: list[np.ndarray]) -> list[tuple[str, float, float, float]]:
+    def _read(self, images: list[np.ndarray], trim: bool = True) -> list[tuple[str, float, float, float]]:
         """Text, mean and least character confidence, and evidence (see ``_trim``) of each line."""
         if not images:
             return []
@@ -111,7 +112,7 @@ class CaptionOcr:
         ]
         out = self._rec(TextRecInput(img=images, return_word_box=True))
         return [
-            _trim(str(t), info.confs, float(s))
+            _trim(str(t), info.confs if trim else [], float(s))
             for t, s, info in zip(out.txts, out.scores, out.word_results, strict=True)
         ]
 

@@ -128,7 +128,9 @@ def reread_unsure(
     for i, (raw, score, chars) in zip(ready, _read_with_confs(ocr, images), strict=True):
         tr = tracks[i]
         text, text_confs = _clean_confs(raw, chars, lang)
-        if text and score > tr.confidence:
+        # A surer reading that is shorter has usually dropped a faint character (a leading 一), not
+        # fixed one: CaptionExtraction keeps the reading with the most sure characters.
+        if text and score > tr.confidence and len(text) >= len(tr.text):
             tr.votes = {text: score}
             tr.scores = [score]
             improved += 1
