@@ -1,38 +1,34 @@
-"""Frontal face detection and tracking for the local video/image algorithms (FaceBeauty, H2V, matting).
+"""Face detection and tracking for the local video/image algorithms (FaceBeauty, H2V, matting).
 
-OpenCV 5 (the only OpenCV here) dropped the Haar/LBP ``CascadeClassifier`` and its ``FaceDetectorYN``
-needs a model file no installed wheel carries. scikit-image ships OpenCV's LBP frontal-face cascade
-inside its wheel (``skimage.data.lbp_frontal_face_cascade_filename()``) and runs it with its own
-``Cascade`` class, so faces are found offline. An LBP cascade fires several times around a true face
-and sometimes once on clutter, so hits of two scans with different scale steps are grouped and a
-face needs both to agree plus some skin-coloured pixels (what OpenCV's ``minNeighbors`` did).
-It finds frontal faces only, roughly upright, >= ~24 px at the analysis scale; the cloud's learned
-detectors also find profiles.
+Faces are found by MediaPipe's BlazeFace detectors (``_blazeface``: models from a pinned wheel, run by
+OpenCV's DNN module). They find frontal faces, three-quarter profiles and tilted heads, which the LBP
+cascade this replaced did not. BlazeFace wants a face to fill a good share of its small input (128 or
+192 px), so a full scan covers the image (downscaled to ANALYSIS_SIDE) with a pyramid of overlapping
+tiles: short-range tiles of 96 px for faces from MIN_FACE (24 px) up, full-range tiles of 192, 384...
+px for larger ones. Every candidate is then looked at again centred in a square of 3x its size (the
+short-range model's best scale) and kept only if found there again with a score >= CONFIRM_SCORE: on
+the face matrix (``tests/mediagen/faces.py``) this removed every false hit and kept 43 of 49 faces.
 
-Cost: the exhaustive scan (window step 1) of a whole frame took 0.4-1.3 s of CPU. A full scan is now a
-coarse candidate pass (window step 2, one hit enough) over the skin-coloured regions, then the
-exhaustive two-grid scan only around each candidate, which alone decides (on 90 test images it
-found every face the whole-frame scan found and 4 fewer false hits, at ~1/4 of the CPU). Video uses
-``FaceTracker``: full scans every 2 s and, in between, the exhaustive scan around each tracked face.
-The grey image the cascade reads is computed once per frame (``FrameFaces``) and sliced per scan.
+Video uses ``FaceTracker``: full scans every 2 s and, in between, one short-range run around each
+tracked face (``FrameFaces.near``). Measured recall, false hits and cost: bench/face_results.md.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
 
 import cv2
 import numpy as np
 
-ANALYSIS_SIDE = 400  # long side of the image the cascade scans (cost grows with the area)
+from airflow_iprod.local.algorithms import _blazeface
+
+ANALYSIS_SIDE = 640  # long side of the image searched: faces >= MIN_FACE px at this scale are found
 MIN_FACE = 24  # smallest face side at the analysis scale, pixels
-SCALE_FACTORS = (1.1, 1.2)  # two scale grids whose hits must agree
-COARSE = ((1.1, 2.0, 1),)  # candidate passes: scale factor, window step ratio, hits needed
-CANDIDATE_SIZES = (0.6, 1.7)  # sizes a candidate's confirming scan tries, x the candidate's size
-NEAR_SIZES = (0.6, 1.7)  # sizes a tracked face is searched at in the next sample, x its size
-NEAR_MARGIN = 0.5  # how far (x its size) a tracked face is searched around where it should be
+PASSES = [("short", 96), ("full", 192)]  # model, smallest tile side (the full-range one doubles up)
+CONFIRM_SCORE = 0.6
+TILE_OVERLAP = 0.25  # share of a tile its neighbours also scan: a face up to this size is whole in one
+NEAR_CONTEXT = 3.0  # side of the square a tracked face is re-found in, x its size (short-range model)
+NEAR_MARGIN = 0.5  # how far (x its size) a tracked face may have moved from where it should be
 
 
 @dataclass(frozen=True)
@@ -41,7 +37,7 @@ class Face:
     y: float
     w: float
     h: float
-    hits: int  # raw cascade hits grouped into this face (confidence)
+    score: float  # detector confidence, 0-1
 
     @property
     def cx(self) -> float:
@@ -52,15 +48,7 @@ class Face:
         return self.y + self.h / 2
 
     def scaled(self, s: float) -> Face:
-        return Face(self.x * s, self.y * s, self.w * s, self.h * s, self.hits)
-
-
-@lru_cache(maxsize=1)
-def _cascade() -> Any:
-    from skimage import data
-    from skimage.feature import Cascade
-
-    return Cascade(data.lbp_frontal_face_cascade_filename())
+        return Face(self.x * s, self.y * s, self.w * s, self.h * s, self.score)
 
 
 def iou(a: Face, b: Face) -> float:
@@ -77,67 +65,40 @@ def skin_mask(bgr: np.ndarray) -> np.ndarray:
     return cv2.inRange(ycc, (30, 133, 77), (255, 180, 135))
 
 
-def _group(raw: list[Face], min_hits: int) -> list[Face]:
-    groups: list[list[Face]] = []
-    for f in sorted(raw, key=lambda f: -f.w):
-        for g in groups:
-            if iou(g[0], f) > 0.3 or (abs(g[0].cx - f.cx) < g[0].w / 3 and abs(g[0].cy - f.cy) < g[0].h / 3):
-                g.append(f)
-                break
-        else:
-            groups.append([f])
-    out = []
-    for g in groups:
-        if len(g) >= min_hits:
-            arr = np.array([[f.x, f.y, f.w, f.h] for f in g])
-            x, y, w, h = np.median(arr, axis=0)
-            out.append(Face(float(x), float(y), float(w), float(h), len(g)))
+def _square(img: np.ndarray, x0: int, y0: int, side: int) -> np.ndarray:
+    """The ``side`` x ``side`` square at (x0, y0), edge pixels repeated where it leaves the image."""
+    h, w = img.shape[:2]
+    pad = (max(0, -y0), max(0, y0 + side - h), max(0, -x0), max(0, x0 + side - w))
+    crop = img[max(0, y0) : min(h, y0 + side), max(0, x0) : min(w, x0 + side)]
+    if any(pad):
+        crop = cv2.copyMakeBorder(crop, *pad, cv2.BORDER_REPLICATE)
+    return crop
+
+
+def _starts(length: int, side: int) -> list[int]:
+    if side >= length:
+        return [(length - side) // 2]
+    step = int(side * (1 - TILE_OVERLAP))
+    starts = list(range(0, length - side, step))
+    return [*starts, length - side]
+
+
+def _merge(faces: list[Face]) -> list[Face]:
+    """One face per person: boxes found by several tiles or pyramid levels keep the most confident."""
+    out: list[Face] = []
+    for f in sorted(faces, key=lambda f: -f.score):
+        if all(iou(f, o) < 0.3 and not _inside(f, o) for o in out):
+            out.append(f)
     return out
 
 
-def _skin_regions(skin: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """Boxes (x0, y0, x1, y1) around skin-coloured blobs big enough to hold a face, padded for hair/edges.
-
-    Scanning only these is what keeps the cascade affordable on video: its cost grows with the
-    scanned area, and a face without skin-coloured pixels is rejected anyway.
-    """
-    h, w = skin.shape
-    blobs = cv2.dilate(skin, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)))
-    n, _, stats, _ = cv2.connectedComponentsWithStats(blobs)
-    boxes: list[list[int]] = []
-    for i in range(1, n):
-        x, y, bw, bh, area = stats[i]
-        if area < 0.25 * MIN_FACE * MIN_FACE or max(bw, bh) < MIN_FACE * 0.7:
-            continue
-        pad = int(MIN_FACE * 1.5)  # hair, forehead and cheeks in shade around the skin blob
-        boxes.append([max(0, x - pad), max(0, y - pad), min(w, x + bw + pad), min(h, y + bh + pad)])
-    merged = True
-    while merged:  # overlapping scan boxes would scan the same pixels twice
-        merged = False
-        for i in range(len(boxes)):
-            for j in range(i + 1, len(boxes)):
-                a, b = boxes[i], boxes[j]
-                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
-                    boxes[i] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
-                    del boxes[j]
-                    merged = True
-                    break
-            if merged:
-                break
-    return [(a, b, c, d) for a, b, c, d in boxes]
-
-
-def _snap(size: float, factor: float) -> float:
-    """``size`` rounded down onto the scale grid a full scan uses (24 px x factor**k), so that a local
-    scan tries the same window sizes as a full one and finds the same hits."""
-    k = np.floor(np.log(max(size, MIN_FACE) / MIN_FACE) / np.log(factor) + 1e-6)
-    return float(MIN_FACE * factor**k)
+def _inside(a: Face, b: Face) -> bool:
+    return abs(a.cx - b.cx) < b.w / 2 and abs(a.cy - b.cy) < b.h / 2
 
 
 class FrameFaces:
-    """One image prepared for face search: the analysis-scale copy, its grey (the cascade's own
-    luminance weights, so skimage does not convert again per scan) and its skin mask, computed once
-    and shared by the full scan and every local re-detection on this frame."""
+    """One image prepared for face search at the analysis scale, shared by the full scan and every
+    local re-detection on this frame."""
 
     def __init__(self, bgr: np.ndarray, side: int = ANALYSIS_SIDE) -> None:
         h, w = bgr.shape[:2]
@@ -147,99 +108,80 @@ class FrameFaces:
             if self.scale < 1
             else bgr
         )
-        # skimage's rgb2gray weights (Rec. 709) in float64, exactly what it would compute itself.
-        self.grey = self.small.astype(np.float64) @ np.array([0.0721, 0.7154, 0.2125]) / 255.0
-        self.skin = skin_mask(self.small)
 
-    def _scan(
-        self,
-        box: tuple[int, int, int, int],
-        lo: float,
-        hi: float,
-        factor: float,
-        step: float,
-        neighbours: int,
-    ) -> list[Face]:
-        x0, y0, x1, y1 = box
-        hi = min(hi, x1 - x0, y1 - y0)
-        if hi < max(lo, MIN_FACE):
-            return []
-        hits = _cascade().detect_multi_scale(
-            img=self.grey[y0:y1, x0:x1],
-            scale_factor=factor,
-            step_ratio=step,
-            min_size=(lo, lo),
-            max_size=(hi, hi),
-            min_neighbor_number=neighbours,
-        )
+    def _tile(self, x0: int, y0: int, side: int, kind: str) -> list[Face]:
         return [
-            Face(float(d["c"] + x0), float(d["r"] + y0), float(d["width"]), float(d["height"]), 1)
-            for d in hits
+            Face(d.x + x0, d.y + y0, d.w, d.h, d.score)
+            for d in _blazeface.detect_square(_square(self.small, x0, y0, side), kind)
         ]
 
-    def _confirm(self, raw: list[Face], min_hits: int, min_skin: float) -> list[Face]:
-        faces = []
-        for f in _group(raw, min_hits):
-            fx0, fy0 = int(f.x + f.w * 0.2), int(f.y + f.h * 0.25)
-            core = self.skin[fy0 : int(f.y + f.h * 0.9), fx0 : int(f.x + f.w * 0.8)]
-            if core.size and float(np.mean(core > 0)) >= min_skin:
-                faces.append(f)
-        return faces
-
-    def _near(
-        self, f: Face, margin: float, sizes: tuple[float, float], min_hits: int, min_skin: float
-    ) -> list[Face]:
-        """The exhaustive two-grid scan, only in a window around ``f`` (analysis coordinates) and only
-        for sizes from 0.6x to 1.7x its size: a few ms instead of a whole-frame scan."""
-        h, w = self.grey.shape
-        pad = margin * f.w
-        box = (
-            max(0, int(f.x - pad)),
-            max(0, int(f.y - pad)),
-            min(w, int(np.ceil(f.x + f.w + pad))),
-            min(h, int(np.ceil(f.y + f.h + pad))),
-        )
-        raw: list[Face] = []
-        for factor in SCALE_FACTORS:
-            raw += self._scan(box, _snap(sizes[0] * f.w, factor), sizes[1] * f.w, factor, 1, 4)
-        return self._confirm(raw, min_hits, min_skin)
-
-    def full(self, *, min_hits: int = 2, min_skin: float = 0.2) -> list[Face]:
+    def full(self) -> list[Face]:
         """Every face (image coordinates, largest first).
 
-        A coarse pass (window step 2, coarser scale grid, any single hit) over the skin-coloured
-        regions proposes candidates at a fraction of the cost; each candidate is then confirmed by the
-        exhaustive scan around it, which is what decides, exactly as a whole-frame exhaustive scan would.
+        BlazeFace finds faces from ~1/10 of its input up; a face of MIN_FACE px needs a tile not much
+        larger than the model's input. So the image is scanned as a pyramid of overlapping square tiles,
+        each level's tiles twice the side of the last, up to one square holding the whole image; a
+        level keeps the faces small enough to be whole in one of its tiles (larger ones are the next
+        level's), and a face a tile edge cuts is left to the tile that holds it whole.
         """
+        h, w = self.small.shape[:2]
         cands: list[Face] = []
-        for box in _skin_regions(self.skin):
-            for coarse in COARSE:
-                cands += self._scan(box, MIN_FACE, min(box[2] - box[0], box[3] - box[1]), *coarse)
-        found: list[Face] = []
-        for c in sorted(cands, key=lambda f: -f.w):
-            if any(abs(c.cx - g.cx) < g.w / 2 and abs(c.cy - g.cy) < g.h / 2 for g in found):
-                continue  # this candidate's face is confirmed already
-            near = self._near(c, 0.5, CANDIDATE_SIZES, min_hits, min_skin)
-            found += [g for g in near if all(iou(g, o) < 0.3 for o in found)]
-        return sorted((f.scaled(1 / self.scale) for f in found), key=lambda f: -f.w * f.h)
+        for kind, side in PASSES:
+            while True:
+                last = side >= max(w, h)
+                for y0 in _starts(h, side):
+                    for x0 in _starts(w, side):
+                        for f in self._tile(x0, y0, side, kind):
+                            whole = (
+                                (f.x > x0 + 1 or x0 <= 0)
+                                and (f.y > y0 + 1 or y0 <= 0)
+                                and (f.x + f.w < x0 + side - 1 or x0 + side >= w)
+                                and (f.y + f.h < y0 + side - 1 or y0 + side >= h)
+                            )
+                            if last or (whole and f.w <= side * TILE_OVERLAP * 1.5):
+                                cands.append(f)
+                if last or kind == "short":
+                    break
+                side *= 2
+        found = [g for f in _merge(cands) if (g := self._confirm(f)) is not None]
+        return sorted((f.scaled(1 / self.scale) for f in _merge(found)), key=lambda f: -f.w * f.h)
 
-    def near(
-        self, face: Face, *, margin: float = NEAR_MARGIN, min_hits: int = 2, min_skin: float = 0.2
-    ) -> Face | None:
-        """``face`` (image coordinates, e.g. from an earlier frame) re-found in this frame, or None."""
+    def _confirm(self, f: Face) -> Face | None:
+        """``f`` looked at again, centred in a square of NEAR_CONTEXT x its size (the short-range
+        model's best scale): a real face is found there again, most texture that fooled one tile is not."""
+        side = round(max(f.w, f.h) * NEAR_CONTEXT)
+        x0, y0 = round(f.cx - side / 2), round(f.cy - side / 2)
+        again = [
+            g
+            for g in self._tile(x0, y0, side, "short")
+            if g.score >= CONFIRM_SCORE and _inside(g, f) and 0.6 < g.w / f.w < 1.6
+        ]
+        return max(again, key=lambda g: g.score) if again else None
+
+    def near(self, face: Face, *, margin: float = NEAR_MARGIN) -> Face | None:
+        """``face`` (image coordinates, e.g. from an earlier frame) re-found in this frame, or None:
+        one run of the short-range model on a square around where it was (about 3 ms)."""
         f = face.scaled(self.scale)
-        if f.w < MIN_FACE * 0.8:
+        if f.w < MIN_FACE * 0.6:
             return None
-        found = self._near(f, margin, NEAR_SIZES, min_hits, min_skin)
+        side = round(max(f.w, f.h) * max(NEAR_CONTEXT, 1 + 2 * margin))
+        x0, y0 = round(f.cx - side / 2), round(f.cy - side / 2)
+        found = [
+            g
+            for g in self._tile(x0, y0, side, "short")
+            if abs(g.cx - f.cx) <= (0.5 + margin) * f.w
+            and abs(g.cy - f.cy) <= (0.5 + margin) * f.h
+            and 0.6 < g.w / f.w < 1.6
+        ]
         if not found:
             return None
         best = min(found, key=lambda g: np.hypot(g.cx - f.cx, g.cy - f.cy) + abs(g.w - f.w))
         return best.scaled(1 / self.scale)
 
 
-def detect(bgr: np.ndarray, *, min_hits: int = 2, min_skin: float = 0.2) -> list[Face]:
+def detect(bgr: np.ndarray) -> list[Face]:
     """Faces in a BGR image, in its pixel coordinates, largest first."""
-    return FrameFaces(bgr).full(min_hits=min_hits, min_skin=min_skin)
+    return FrameFaces(bgr).full()
 
 
 @dataclass
@@ -259,7 +201,7 @@ class Track:
         i = int(np.searchsorted(ts, t)) - 1
         a, b = self.faces[i], self.faces[i + 1]
         k = (t - ts[i]) / (ts[i + 1] - ts[i]) if ts[i + 1] > ts[i] else 0.0
-        return Face(*(float(getattr(a, n) + k * (getattr(b, n) - getattr(a, n))) for n in "xywh"), a.hits)
+        return Face(*(float(getattr(a, n) + k * (getattr(b, n) - getattr(a, n))) for n in "xywh"), a.score)
 
 
 def build_tracks(samples: list[tuple[float, list[Face]]], max_gap: float = 1.5) -> list[Track]:
@@ -297,7 +239,7 @@ def build_tracks(samples: list[tuple[float, list[Face]]], max_gap: float = 1.5) 
             ws = np.convolve(np.pad(ws, 1, mode="edge"), kernel, "valid")
             hs = np.convolve(np.pad(hs, 1, mode="edge"), kernel, "valid")
             tr.faces = [
-                Face(f.cx - w / 2, f.cy - h / 2, float(w), float(h), f.hits)
+                Face(f.cx - w / 2, f.cy - h / 2, float(w), float(h), f.score)
                 for f, w, h in zip(tr.faces, ws, hs, strict=True)
             ]
     return tracks
@@ -375,7 +317,7 @@ class FaceTracker:
 
 
 def _moved(f: Face, v: tuple[float, float], dt: float) -> Face:
-    return Face(f.x + v[0] * dt, f.y + v[1] * dt, f.w, f.h, f.hits)
+    return Face(f.x + v[0] * dt, f.y + v[1] * dt, f.w, f.h, f.score)
 
 
 def _speed(a: Face, b: Face, dt: float) -> tuple[float, float]:

@@ -1,6 +1,6 @@
 """FaceBeauty: skin smoothing, whitening and face thinning on detected faces only.
 
-Faces are sampled four times a second (LBP cascade shipped in scikit-image, see ``_faces``): a full
+Faces are sampled four times a second (BlazeFace, see ``_faces``): a full
 scan every 2 s, local re-detection around each tracked face in between; the samples are linked into
 tracks and interpolated to every frame. The face analysis runs on its own thread ahead of the frames
 being retouched. Each face gets a feathered elliptical mask (forehead to chin) weighted by a soft
@@ -15,7 +15,7 @@ CRF 9, tune=psnr: >= 45 dB against the source decode on the test clip).
   line, strongest at the jaw and fading to nothing at the warp box's edge (no seams).
 ``beauty_params`` absent means the documented example (whiten=20, smooth=50, face_thin=50), filled in
 by the catalog; a key left out of it is 0. The cloud uses learned landmarks for a finer face shape;
-this local version works on frontal faces the cascade finds.
+this local version works on the faces BlazeFace finds (frontal to three-quarter profile, tilted).
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def _beautify_roi(roi: np.ndarray, face: _faces.Face, lv: dict[str, float]) -> n
 
 
 def _local(face: _faces.Face, x0: int, y0: int) -> _faces.Face:
-    return _faces.Face(face.x - x0, face.y - y0, face.w, face.h, face.hits)
+    return _faces.Face(face.x - x0, face.y - y0, face.w, face.h, face.score)
 
 
 def beautify(img: np.ndarray, faces: list[_faces.Face], lv: dict[str, float]) -> np.ndarray:
@@ -170,7 +170,7 @@ def _bgr_to_i420(bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 class _Analysis(threading.Thread):
     """Decodes the samples and tracks faces on its own thread, ahead of the frames being retouched:
-    the cascade and the decoder release the GIL, so the scan overlaps the retouch and the encode."""
+    OpenCV's DNN module and the decoder release the GIL, so the scan overlaps the retouch and the encode."""
 
     def __init__(self, path: Path) -> None:
         super().__init__(name="face-analysis", daemon=True)

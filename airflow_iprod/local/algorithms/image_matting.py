@@ -1,7 +1,7 @@
 """ImageMatting: cut the person (or, without a face, the main subject) out of an image -> PNG with alpha.
 
-No segmentation model ships in an installed wheel, so this is seeded GrabCut: detected faces (LBP
-cascade from scikit-image) place a head-and-shoulders prior (the face is sure foreground, a body
+No segmentation model ships in an installed wheel, so this is seeded GrabCut: detected faces (BlazeFace,
+see ``_faces``) place a head-and-shoulders prior (the face is sure foreground, a body
 region below it probable foreground, the border far from it sure background); without a face the
 saliency map seeds the subject instead. GrabCut (colour GMMs + graph cut) labels the pixels at a
 working size; the hard mask is refined into a soft alpha at the edges by a guided filter that uses

@@ -3,7 +3,7 @@
 Analysis runs on 256-px-wide frames at 5 samples a second. Per sample a saliency map combines
 (a) motion that the camera does not explain — the global shift between samples (phase correlation)
 is removed before differencing, so a pan does not light up the whole frame; (b) colour distinctness
-against the border colours plus spectral residual (``_image.saliency``); (c) faces (LBP cascade,
+against the border colours plus spectral residual (``_image.saliency``); (c) faces (BlazeFace,
 once a second), which win when present. The column profile of the map gives the window holding the
 most saliency, centred on its centroid. The centre path is then made calm: a dead zone ignores small
 wanders, a zero-phase Gaussian over ~0.6 s smooths it (offline, so no lag), and a speed limit stops
