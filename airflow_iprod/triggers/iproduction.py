@@ -36,6 +36,12 @@ class IProductionJobTrigger(BaseTrigger):
     run time) a job is polled sparsely until it may be done and every ``poll_interval`` after that
     (:mod:`~airflow_iprod.triggers.poll_plan`); without them, every ``poll_interval``.
 
+    With ``wait_mode="callback"`` the trigger waits for a completion message on the MNS queue
+    ``callback_queue`` (one shared consumer per queue and event loop:
+    :mod:`~airflow_iprod.triggers.mns_consumer`), confirms it with one Query through the same scheduler
+    and fires; a safety-net Query every ``[iprod] callback_poll_interval`` seconds (default 300,
+    instead of ``poll_interval``) makes a lost message cost only latency.
+
     The serialized kwargs hold the connection id, never credentials. ``end_time`` and ``submitted_at``
     are absolute (epoch seconds) so a triggerer restart changes neither the timeout nor the plan.
     """
@@ -51,6 +57,8 @@ class IProductionJobTrigger(BaseTrigger):
         cancel_on_kill: bool = True,
         submitted_at: float | None = None,
         expected_s: float | None = None,
+        wait_mode: str = "poll",
+        callback_queue: str | None = None,
     ) -> None:
         super().__init__()
         self.job_id = job_id
@@ -63,11 +71,15 @@ class IProductionJobTrigger(BaseTrigger):
         self.cancel_on_kill = cancel_on_kill
         self.submitted_at = submitted_at
         self.expected_s = expected_s
+        self.wait_mode = wait_mode
+        self.callback_queue = callback_queue
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
+        callbacks = {"wait_mode": self.wait_mode, "callback_queue": self.callback_queue}
         return (
             f"{type(self).__module__}.{type(self).__qualname__}",
             {
+                **(callbacks if self.wait_mode != "poll" else {}),
                 "job_id": self.job_id,
                 "conn_id": self.conn_id,
                 "api": self.api,
@@ -93,7 +105,8 @@ class IProductionJobTrigger(BaseTrigger):
         client = query_client(await hook.asettings(), API_VERSIONS[self.api])
         client.pool.acquire()
         try:
-            async for event in self._poll(hook, client):
+            waiting = self._poll if self.wait_mode == "poll" else self._wait_callbacks
+            async for event in waiting(hook, client):
                 yield event
         finally:
             await client.pool.release()  # the last trigger of a triggerer closes the connections
@@ -137,6 +150,70 @@ class IProductionJobTrigger(BaseTrigger):
                 self.log.info("Job %s (%s) is %s", self.job_id, state.function_name, state.raw_status)
             last = state
             due = self._next_due()
+
+    async def _wait_callbacks(self, hook: IProductionHook, client: Any) -> AsyncIterator[TriggerEvent]:
+        """Callback mode: a message (a hint) or the safety-net time, then one Query through the scheduler."""
+        from airflow_iprod.triggers.mns_consumer import callback_poll_interval, consumer_for
+        from airflow_iprod.triggers.mns_setup import queue_address
+
+        consumer = consumer_for(queue_address(client.settings, str(self.callback_queue)))
+        hint = consumer.watch(self.job_id)
+        confirmed = False  # a Query showed the end: the job's messages are deleted, not released
+        scheduler = poll_scheduler()
+        key = (client.key, self.job_id)
+        interval = callback_poll_interval()
+        last: JobState | None = None
+        transient = 0
+        due = time.time() + interval
+        try:
+            while True:
+                remaining = self._remaining()
+                if remaining is not None and remaining <= 0:
+                    yield TriggerEvent(self._event("timeout", last, message=self._timeout_message(last)))
+                    return
+                wait = due - time.time()
+                if wait > 0 and not hint.is_set():
+                    limit = wait if remaining is None else min(wait, remaining)
+                    try:
+                        async with asyncio.timeout(limit):
+                            await hint.wait()
+                    except TimeoutError:
+                        continue  # the safety-net time (handled below) or end_time (above)
+                hinted = hint.is_set()
+                hint.clear()
+                try:
+                    async with asyncio.timeout(remaining):
+                        body = await scheduler.query(key, time.time(), lambda: client.query(self.job_id))
+                    state = JobState.from_response(self.api, self.job_id, body)
+                except TimeoutError:
+                    continue
+                except Exception as exc:
+                    err, _ = classify(exc, idempotent=True)
+                    if not err.retriable:
+                        yield TriggerEvent(self._event("error", last, error=err, message=str(err)))
+                        return
+                    delay = hook.backoff(min(transient, 6), err.retry_after)
+                    if transient == 0 or transient % 10 == 0:
+                        self.log.warning(
+                            "Job %s: transient error %s; querying again in %.1f s", self.job_id, err, delay
+                        )
+                    transient += 1
+                    due = time.time() + delay
+                    continue
+                transient = 0
+                if state.is_terminal:
+                    confirmed = True
+                    status = "success" if state.is_success else "failed"
+                    yield TriggerEvent(self._event(status, state, message=self._final_message(state)))
+                    return
+                if hinted:
+                    self.log.info("Job %s: a callback came but the job is %s", self.job_id, state.raw_status)
+                if last is None or state.raw_status != last.raw_status:
+                    self.log.info("Job %s (%s) is %s", self.job_id, state.function_name, state.raw_status)
+                last = state
+                due = time.time() + interval
+        finally:
+            consumer.unwatch(self.job_id, hint, confirmed=confirmed)
 
     def _next_due(self) -> float:
         return next_poll_at(time.time(), self.poll_interval, self.submitted_at, self.expected_s)
