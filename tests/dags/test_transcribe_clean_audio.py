@@ -1,179 +1,173 @@
-"""The asset-scheduled example under a real scheduler: ``airflow api-server``, ``scheduler`` (LocalExecutor),
-``dag-processor`` and ``triggerer`` run the flagship on the local engine; its ``denoise`` task's output
-WAV, recorded as an asset event through the task's alias, triggers ``iprod_transcribe_clean_audio``,
-whose ASR job transcribes it. The Assets API (what the Assets page shows) lists every output file.
+"""The asset-scheduled example under a real Airflow (``tests/airflow_stack.py``): ``api-server``,
+``scheduler`` (LocalExecutor), ``dag-processor`` and ``triggerer`` run the flagship on the local engine;
+its ``denoise`` task's output WAV, recorded as an asset event through the task's alias, triggers
+``iprod_transcribe_clean_audio``, whose ASR job transcribes it. ``dag.test()`` cannot show this: it
+creates no asset-triggered runs.
 
-Costs four Airflow processes and two DAG runs (3-5 min on a busy 2-core machine), so it runs only with
-``IPROD_SCHEDULER_TESTS=1``. ``dag.test()`` cannot show this: it creates no asset-triggered runs.
+Then, in headless Chromium (``tests/browser.py``), what a person sees: the Assets page lists the three
+output files' ``oss://`` URIs, and the ``denoise`` task's page has the "IProduction Job" link to the
+local engine's console page of its job, which (after signing in with the engine's key) shows that job.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import pytest
 
-from tests.airflow_env import REPO, connection_json
+from airflow_iprod.links import IProductionConsoleLink
+from tests.airflow_stack import PROCESSES, AirflowStack, shared_stack, wait_for
+from tests.browser import browser, screenshot, visible_text, wait_until  # noqa: F401 - pytest fixture
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        os.environ.get("IPROD_SCHEDULER_TESTS") != "1",
-        reason="runs a real scheduler, triggerer, dag-processor and api-server: set IPROD_SCHEDULER_TESTS=1",
-    ),
-]
+pytestmark = pytest.mark.slow
 FLAGSHIP, CONSUMER = "iprod_denoise_then_captions", "iprod_transcribe_clean_audio"
-PROCESSES = ("api-server", "scheduler", "dag-processor", "triggerer")
+SCHEDULING = ("scheduler", "dag-processor", "triggerer")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+@pytest.fixture(scope="session")
+def stack(request: pytest.FixtureRequest, local_engine: Any) -> AirflowStack:
+    """The session's Airflow with all four processes, once the example DAGs are parsed."""
+    airflow = shared_stack(request, local_engine, PROCESSES)
+
+    def parsed() -> bool:
+        return {FLAGSHIP, CONSUMER} <= {d["dag_id"] for d in airflow.api("GET", "/dags")["dags"]}
+
+    wait_for("the parsed example DAGs", parsed, 240, airflow.logs)
+    return airflow
 
 
-def _wait(what: str, check: Callable[[], Any], timeout: float, logs: Path) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(2)
-    tails = {p.name: p.read_text(errors="replace")[-2000:] for p in sorted(logs.glob("*.log"))}
-    pytest.fail(f"{what} not within {timeout:.0f} s; log tails: {json.dumps(tails, indent=1)}")
-
-
-@pytest.fixture
-def airflow(tmp_path: Path, local_engine: Any) -> Iterator[Callable[[str, str, dict | None], Any]]:
-    """The four processes on a fresh Airflow home, the example DAGs only; returns an API caller."""
-    port = _free_port()
-    home, logs = tmp_path / "home", tmp_path / "logs"
-    logs.mkdir()
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
-            [
-                {
-                    "name": "iprod-examples",
-                    "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-                    "kwargs": {"path": str(REPO / "dags")},
-                }
-            ]
-        ),
-        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-        "AIRFLOW__API_AUTH__JWT_SECRET": "iprod-scheduler-test-only",
-        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
-        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-        "AIRFLOW_CONN_IPROD_LOCAL": connection_json(local_engine),
-        "IPROD_POLL_INTERVAL": "1",
-    }
-    subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"], env=env, check=True, capture_output=True
-    )
-    started: list[subprocess.Popen] = []
-    try:
-        for name in PROCESSES:
-            args = ["--port", str(port), "--host", "127.0.0.1"] if name == "api-server" else []
-            with open(logs / f"{name}.log", "wb") as log:
-                started.append(
-                    subprocess.Popen(
-                        [sys.executable, "-m", "airflow", name, *args],
-                        env=env,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,  # its own group: its workers stop with it
-                    )
-                )
-        base = f"http://127.0.0.1:{port}"
-
-        def api(method: str, path: str, body: dict | None = None) -> Any:
-            with urllib.request.urlopen(f"{base}/auth/token", timeout=30) as response:
-                token = json.load(response)["access_token"]
-            request = urllib.request.Request(
-                f"{base}/api/v2{path}",
-                data=None if body is None else json.dumps(body).encode(),
-                method=method,
-                headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-            )
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return json.load(response)
-
-        def dags_parsed() -> bool:
-            try:
-                ids = {d["dag_id"] for d in api("GET", "/dags")["dags"]}
-            except OSError:
-                return False  # the api-server is still starting
-            return {FLAGSHIP, CONSUMER} <= ids
-
-        _wait("the api-server and the parsed example DAGs", dags_parsed, 240, logs)
-        api.logs = logs  # type: ignore[attr-defined]
-        yield api
-    finally:
-        for proc in started:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in started:
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-
-
-def test_flagship_outputs_trigger_the_transcription(airflow, tmp_path):
-    logs = airflow.logs
-    run = airflow(
-        "POST", f"/dags/{FLAGSHIP}/dagRuns", {"logical_date": None, "conf": {"output_dir": str(tmp_path)}}
+@pytest.fixture(scope="module")
+def runs(stack: AirflowStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict]]:
+    """The flagship's manual run and the transcription run its output triggered, both finished."""
+    out = tmp_path_factory.mktemp("flagship-output")
+    run = stack.api(
+        "POST", f"/dags/{FLAGSHIP}/dagRuns", {"logical_date": None, "conf": {"output_dir": str(out)}}
     )
 
     def finished(dag_id: str, run_type: str) -> dict | None:
-        runs = [r for r in airflow("GET", f"/dags/{dag_id}/dagRuns")["dag_runs"] if r["run_type"] == run_type]
-        return runs[0] if runs and runs[0]["state"] in ("success", "failed") else None
+        found = [
+            r for r in stack.api("GET", f"/dags/{dag_id}/dagRuns")["dag_runs"] if r["run_type"] == run_type
+        ]
+        return found[0] if found and found[0]["state"] in ("success", "failed") else None
 
-    flagship = _wait("the flagship run", lambda: finished(FLAGSHIP, "manual"), 600, logs)
-    assert (flagship["dag_run_id"], flagship["state"]) == (run["dag_run_id"], "success")
-    consumer = _wait(
-        "the asset-triggered transcription", lambda: finished(CONSUMER, "asset_triggered"), 600, logs
-    )
+    try:
+        flagship = wait_for("the flagship run", lambda: finished(FLAGSHIP, "manual"), 600, stack.logs)
+        assert (flagship["dag_run_id"], flagship["state"]) == (run["dag_run_id"], "success")
+        consumer = wait_for(
+            "the asset-triggered transcription",
+            lambda: finished(CONSUMER, "asset_triggered"),
+            600,
+            stack.logs,
+        )
+        yield {"flagship": flagship, "consumer": consumer}
+    finally:  # nothing else schedules DAGs: the api-server alone stays for the session's other UI tests
+        stack.stop(SCHEDULING)
+
+
+def _listed_assets(stack: AirflowStack) -> dict[str, list[str]] | None:
+    """URI -> alias names, as the Assets page has them, once all three outputs are listed. An asset
+    created through an alias is listed once the scheduler's periodic orphan check activates it."""
+    assets = {a["uri"]: [x["name"] for x in a["aliases"]] for a in stack.api("GET", "/assets")["assets"]}
+    return assets if len(assets) == 3 else None
+
+
+@pytest.fixture(scope="module")
+def assets(stack: AirflowStack, runs: dict[str, dict]) -> dict[str, list[str]]:
+    return wait_for("three assets on the Assets page", lambda: _listed_assets(stack), 120, stack.logs)
+
+
+def test_flagship_outputs_trigger_the_transcription(stack: AirflowStack, runs: dict, assets: dict) -> None:
+    consumer = runs["consumer"]
     assert consumer["state"] == "success"
-
-    # what the Assets page lists: the flagship's WAV and SRT, and the transcript, each with its alias.
-    # An asset created through an alias is listed once the scheduler's periodic orphan check activates it.
-    def listed() -> dict[str, list[str]] | None:
-        assets = {a["uri"]: [x["name"] for x in a["aliases"]] for a in airflow("GET", "/assets")["assets"]}
-        return assets if len(assets) == 3 else None
-
-    assets = _wait("three assets on the Assets page", listed, 300, logs)
+    # the flagship's WAV and SRT, and the transcript, each with its task's alias
     wav = next(u for u in assets if u.endswith("-clean.wav"))
     srt = next(u for u in assets if u.endswith("talk.srt"))
     assert assets[wav] == [f"iprod/{FLAGSHIP}/denoise"] and assets[srt] == [f"iprod/{FLAGSHIP}/captions"]
     assert assets["oss://media/transcripts/narration-clean.srt"] == [f"iprod/{CONSUMER}/transcribe"]
 
     # the transcription consumed the WAV's event, which names the job that wrote it
-    consumed = airflow("GET", f"/dags/{CONSUMER}/dagRuns/{consumer['dag_run_id']}/upstreamAssetEvents")
+    consumed = stack.api("GET", f"/dags/{CONSUMER}/dagRuns/{consumer['dag_run_id']}/upstreamAssetEvents")
     (event,) = consumed["asset_events"]
     assert event["uri"] == wav and event["source_dag_id"] == FLAGSHIP and event["source_task_id"] == "denoise"
     assert event["extra"]["FunctionName"] == "SpeechDenoise" and event["extra"]["conn_id"] == "iprod_local"
     # the transcript is ASR of the cleaned narration (pocketsphinx: allow for slips, not for a miss)
-    shown = airflow(
+    shown = stack.api(
         "GET",
         f"/dags/{CONSUMER}/dagRuns/{consumer['dag_run_id']}/taskInstances/show/xcomEntries/return_value",
     )["value"]
     (transcript,) = (json.loads(shown) if isinstance(shown, str) else shown).values()
     assert "pipeline" in transcript.lower() and "narration" in transcript.lower(), transcript
+
+
+def test_assets_page_shows_the_outputs(browser: Any, stack: AirflowStack, assets: dict) -> None:  # noqa: F811
+    browser.get(f"{stack.base}/assets")
+    wait_until(
+        browser, lambda d: all(uri in visible_text(d) for uri in assets), timeout=60, what="the three URIs"
+    )
+    assert "3 Assets" in visible_text(browser)
+    screenshot(browser, "airflow-assets")
+
+
+def _sign_in_to_console(driver: Any, engine: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    for name, value in (
+        ("access_key_id", engine.access_key_id),
+        ("access_key_secret", engine.access_key_secret),
+    ):
+        driver.find_element(By.NAME, name).send_keys(value)
+    driver.find_element(By.CSS_SELECTOR, "form.login button[type=submit]").click()
+
+
+def test_task_console_link_opens_the_job_page(
+    browser: Any,  # noqa: F811
+    stack: AirflowStack,
+    runs: dict,
+    assets: dict,
+    local_engine: Any,
+) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    run_id = runs["flagship"]["dag_run_id"]
+    task = f"/dags/{FLAGSHIP}/dagRuns/{quote(run_id, safe='')}/taskInstances/denoise"
+    job = stack.api("GET", f"{task}/xcomEntries/return_value?deserialize=true")["value"]
+    job = json.loads(job) if isinstance(job, str) else job
+    job_id = job["JobId"]
+    expected = f"http://{local_engine.endpoint}/-/console/jobs/{job_id}"
+
+    name = IProductionConsoleLink.name
+    # what the UI asks for: the task's extra links, computed from the small dict the task stored
+    assert stack.api("GET", f"{task}/links")["extra_links"] == {name: expected}
+    # the task's Details tab shows its extra links as buttons
+    browser.get(f"{stack.base}/dags/{FLAGSHIP}/runs/{quote(run_id, safe='')}/tasks/denoise/details")
+    xpath = f"//a[normalize-space()={name!r}]"
+
+    def href(d: Any) -> str | None:
+        try:
+            return next((a.get_attribute("href") for a in d.find_elements(By.XPATH, xpath)), None)
+        except StaleElementReferenceException:  # React re-rendered the header meanwhile
+            return None
+
+    try:
+        shown = wait_until(browser, href, timeout=60, what=f"the {name!r} link")
+    finally:
+        screenshot(browser, "airflow-task-denoise-details")
+    assert shown == expected
+
+    # a person follows it: the console asks for the engine's key, then shows the job
+    browser.get(shown)
+    assert urlsplit(browser.current_url).path == "/-/console/login"
+    _sign_in_to_console(browser, local_engine)
+    wait_until(
+        browser, lambda d: urlsplit(d.current_url).path == f"/-/console/jobs/{job_id}", what="the job page"
+    )
+    text = visible_text(browser)
+    assert job_id in text and "SpeechDenoise job" in text and "Success" in text
+    wav = next(u for u in assets if u.endswith("-clean.wav"))
+    assert wav in text
+    assert browser.find_elements(By.CSS_SELECTOR, "audio")
+    screenshot(browser, "console-job-from-airflow-link")
