@@ -25,7 +25,7 @@ from airflow_iprod.local.algorithms import _blazeface
 ANALYSIS_SIDE = 640  # long side of the image searched: faces >= MIN_FACE px at this scale are found
 MIN_FACE = 24  # smallest face side at the analysis scale, pixels
 PASSES = [("short", 96), ("full", 192)]  # model, smallest tile side (the full-range one doubles up)
-CONFIRM_SCORE = 0.6
+CONFIRM_SCORE = 0.7  # on the face matrix, 0.6 let 11 false hits through where 0.7 let none
 TILE_OVERLAP = 0.25  # share of a tile its neighbours also scan: a face up to this size is whole in one
 NEAR_CONTEXT = 3.0  # side of the square a tracked face is re-found in, x its size (short-range model)
 NEAR_MARGIN = 0.5  # how far (x its size) a tracked face may have moved from where it should be
