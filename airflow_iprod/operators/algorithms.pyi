@@ -192,6 +192,8 @@ class ASROperator(IProductionJobOperator):
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
         expected_duration: float | None = ...,
+        wait_mode: str = ...,
+        callback_queue: str | None = ...,
         lang: str | None = ...,
         format: str | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
@@ -229,6 +231,8 @@ class AsyncTextToSpeechOperator(IProductionJobOperator):
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
         expected_duration: float | None = ...,
+        wait_mode: str = ...,
+        callback_queue: str | None = ...,
         text: str | None = ...,
         voice: str | None = ...,
         speech_rate: float | None = ...,
@@ -269,6 +273,8 @@ class AudioBeatDetectionOperator(IProductionJobOperator):
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
         expected_duration: float | None = ...,
+        wait_mode: str = ...,
+        callback_queue: str | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...
 
@@ -304,6 +310,8 @@ class AudioMixingOperator(IProductionJobOperator):
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
         expected_duration: float | None = ...,
+        wait_mode: str = ...,
+        callback_queue: str | None = ...,
         inputs: list[Any] | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...
@@ -340,6 +348,8 @@ class AudioQualityAssessmentOperator(IProductionJobOperator):
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
         expected_duration: float | None = ...,
+        wait_mode: str = ...,
+        callback_queue: str | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...
 
@@ -375,6 +385,8 @@ class CaptionExtractionOperator(IProductionJobOperator):
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
         expected_duration: float | None = ...,
+        wait_mode: str = ...,
+        callback_queue: str | None = ...,
         fps: int | None = ...,
         roi: list[Any] | None = ...,
         lang: str | None = ...,
@@ -414,6 +426,8 @@ class CoverOperator(IProductionJobOperator):
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
         expected_duration: float | None = ...,
+        wait_mode: str = ...,
+        callback_queue: str | None = ...,
         model: str | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...
@@ -450,6 +464,8 @@ class FaceBeautyOperator(IProductionJobOperator):
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
         expected_duration: float | None = ...,
+        wait_mode: str = ...,
+        callback_queue: str | None = ...,
         beauty_params: str | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...
@@ -486,6 +502,8 @@ class HybridCaptionExtractionOperator(IProductionJobOperator):
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
         expected_duration: float | None = ...,
+        wait_mode: str = ...,
+        callback_queue: str | None = ...,
         fps: int | None = ...,
         roi: list[Any] | None = ...,
         lang: str | None = ...,
@@ -525,6 +543,8 @@ class ImageCartoonizeOperator(IProductionJobOperator):
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
         expected_duration: float | None = ...,
+        wait_mode: str = ...,
+        callback_queue: str | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...
 
@@ -560,6 +580,8 @@ class ImageDelogoOperator(IProductionJobOperator):
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
         expected_duration: float | None = ...,
+        wait_mode: str = ...,
+        callback_queue: str | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...
 
@@ -595,6 +617,8 @@ class ImageH2VOperator(IProductionJobOperator):
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
         expected_duration: float | None = ...,
+        wait_mode: str = ...,
+        callback_queue: str | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...
 
@@ -630,6 +654,8 @@ class ImageMattingOperator(IProductionJobOperator):
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
         expected_duration: float | None = ...,
+        wait_mode: str = ...,
+        callback_queue: str | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...
 
@@ -665,6 +691,8 @@ class MusicDemixOperator(IProductionJobOperator):
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
         expected_duration: float | None = ...,
+        wait_mode: str = ...,
+        callback_queue: str | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...
 
@@ -700,6 +728,8 @@ class MusicSegmentDetectOperator(IProductionJobOperator):
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
         expected_duration: float | None = ...,
+        wait_mode: str = ...,
+        callback_queue: str | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...
 
@@ -735,6 +765,8 @@ class SpeechDenoiseOperator(IProductionJobOperator):
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
         expected_duration: float | None = ...,
+        wait_mode: str = ...,
+        callback_queue: str | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...
 
@@ -770,6 +802,8 @@ class TextToSpeechOperator(IProductionJobOperator):
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
         expected_duration: float | None = ...,
+        wait_mode: str = ...,
+        callback_queue: str | None = ...,
         text: str | None = ...,
         voice: str | None = ...,
         speech_rate: float | None = ...,
@@ -810,6 +844,8 @@ class VideoClipOperator(IProductionJobOperator):
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
         expected_duration: float | None = ...,
+        wait_mode: str = ...,
+        callback_queue: str | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...
 
@@ -845,6 +881,8 @@ class VideoDelogoOperator(IProductionJobOperator):
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
         expected_duration: float | None = ...,
+        wait_mode: str = ...,
+        callback_queue: str | None = ...,
         logo_model: str | None = ...,
         boxes: list[Any] | None = ...,
         logo: list[Any] | None = ...,
@@ -883,6 +921,8 @@ class VideoDetextOperator(IProductionJobOperator):
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
         expected_duration: float | None = ...,
+        wait_mode: str = ...,
+        callback_queue: str | None = ...,
         limit_region: list[Any] | None = ...,
         time: list[Any] | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
@@ -920,6 +960,8 @@ class VideoGreenScreenMattingOperator(IProductionJobOperator):
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
         expected_duration: float | None = ...,
+        wait_mode: str = ...,
+        callback_queue: str | None = ...,
         bgimage: str | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...
@@ -956,6 +998,8 @@ class VideoH2VOperator(IProductionJobOperator):
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
         expected_duration: float | None = ...,
+        wait_mode: str = ...,
+        callback_queue: str | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...
 
@@ -991,5 +1035,7 @@ class VideoSplitOperator(IProductionJobOperator):
         timeout: float | None = ...,
         cancel_on_kill: bool = ...,
         expected_duration: float | None = ...,
+        wait_mode: str = ...,
+        callback_queue: str | None = ...,
         **kwargs: Unpack[_BaseOperatorKwargs],
     ) -> None: ...

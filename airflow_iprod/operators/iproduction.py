@@ -122,6 +122,13 @@ class IProductionJobOperator(JobLineageMixin, ResumableJobMixin, BaseOperator):
     :param expected_duration: your estimate of the job's run time in seconds. By default it is
         estimated from the algorithm's benchmarked speed and the input's duration (read from its
         header); the trigger polls sparsely until then and every ``poll_interval`` after it.
+    :param wait_mode: ``"poll"`` (default) or ``"callback"``: the triggerer waits for the job's completion
+        message on an MNS queue (shared by all its triggers), confirms it with one Query, and polls only
+        every ``[iprod] callback_poll_interval`` seconds (default 300) as a safety net. MPS jobs get
+        ``NotifyUrl`` set to the queue unless given; for ICE the account's event callback
+        (``SetEventCallback``) must point at the queue, checked before submitting.
+    :param callback_queue: the MNS queue of callback mode (default: the connection extra
+        ``callback_queue``); its endpoint is the ``mns_endpoint`` extra (a local engine's own by default).
 
     Every other field of SubmitIProductionJob is a keyword too (``job_params``, ``input_type``,
     ``output_type``, ``output_biz``, ``output_url``, ``name``, ``model_id`` ...): the list, what each
@@ -139,6 +146,7 @@ class IProductionJobOperator(JobLineageMixin, ResumableJobMixin, BaseOperator):
         "function_name",
         *(f.operator_attr for f in catalog.request_fields()),
         "conn_id",
+        "callback_queue",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {
         f.operator_attr: "json" for f in catalog.request_fields() if f.json
@@ -159,6 +167,8 @@ class IProductionJobOperator(JobLineageMixin, ResumableJobMixin, BaseOperator):
         timeout: float | None = 6 * 3600,
         cancel_on_kill: bool = True,
         expected_duration: float | None = None,
+        wait_mode: str = "poll",
+        callback_queue: str | None = None,
         **kwargs: Any,
     ) -> None:
         # The submit fields (input, output, job_params ...) come from the catalog's one definition.
@@ -184,6 +194,13 @@ class IProductionJobOperator(JobLineageMixin, ResumableJobMixin, BaseOperator):
         self.timeout = timeout
         self.cancel_on_kill = cancel_on_kill
         self.expected_duration = expected_duration
+        if wait_mode != "poll":  # checked here: a typo fails at parse time
+            from airflow_iprod.triggers.mns_setup import check_wait_mode
+
+            check_wait_mode(wait_mode, deferrable)
+        self.wait_mode = wait_mode
+        self.callback_queue = callback_queue
+        self._callback_queue: str | None = None  # resolved at execute (argument or connection extra)
         self._job_id: str | None = None
         self._final: JobState | None = None
         self._submitted_at: float | None = None  # epoch seconds; bounds MPS output lookup
@@ -269,7 +286,26 @@ class IProductionJobOperator(JobLineageMixin, ResumableJobMixin, BaseOperator):
     def execute(self, context: Context) -> Any:
         # Validate the rendered request before anything touches the network.
         self._request = self._build_request(self._request_fields())
+        if self.wait_mode == "callback" and self.deferrable and self.wait_for_completion:
+            self._request = self._callback_request(self._request)
         return self.execute_resumable(context)
+
+    def _callback_request(self, request: catalog.SubmitRequest) -> catalog.SubmitRequest:
+        """Callback mode, before anything is submitted: the queue and its endpoint must be known, an MPS
+        job names the queue in NotifyUrl (unless the task gave one), ICE's event callback must use it."""
+        import dataclasses
+
+        from airflow_iprod.triggers import mns_setup
+
+        queue = self._callback_queue = mns_setup.callback_queue(self.hook, self.callback_queue)
+        settings = self.hook.settings()
+        mns_setup.queue_address(settings, queue)  # no endpoint or keys to read it with: fail now
+        if self.api == catalog.MTS:
+            if request.notify_url is None:
+                return dataclasses.replace(request, notify_url=mns_setup.notify_url(settings, queue))
+        else:
+            mns_setup.check_ice_callback(self.hook, queue)
+        return request
 
     def submit_job(self, context: Context) -> str:
         self._submitted_at = time.time()
@@ -325,6 +361,8 @@ class IProductionJobOperator(JobLineageMixin, ResumableJobMixin, BaseOperator):
                     cancel_on_kill=self.cancel_on_kill,
                     submitted_at=self._submitted_at,
                     expected_s=expected_s,
+                    wait_mode=self.wait_mode if self._callback_queue else "poll",
+                    callback_queue=self._callback_queue,
                 ),
                 method_name="execute_complete",
                 kwargs={"submitted_at": self._submitted_at},

@@ -25,9 +25,14 @@ class IProductionJobSensor(BaseSensorOperator):
 
     Deferrable by default (waits in the triggerer). Returns the same dict as IProductionJobOperator.
     Never cancels the job: this task does not own it.
+
+    ``wait_mode="callback"`` waits on the MNS queue ``callback_queue`` (default: the connection extra)
+    as :class:`~airflow_iprod.operators.iproduction.IProductionJobOperator` does; the job must tell that
+    queue when it ends (MPS: submitted with its NotifyUrl; ICE: the account's event callback), or it is
+    noticed by the safety-net poll every ``[iprod] callback_poll_interval`` seconds.
     """
 
-    template_fields: Sequence[str] = ("job_id", "conn_id")
+    template_fields: Sequence[str] = ("job_id", "conn_id", "callback_queue")
     operator_extra_links = (IProductionConsoleLink(),)
     ui_color = "#ffb37a"
 
@@ -38,9 +43,17 @@ class IProductionJobSensor(BaseSensorOperator):
         api: str = catalog.ICE,
         conn_id: str = "alibabacloud_default",
         deferrable: bool = True,
+        wait_mode: str = "poll",
+        callback_queue: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if wait_mode != "poll":
+            from airflow_iprod.triggers.mns_setup import check_wait_mode
+
+            check_wait_mode(wait_mode, deferrable)
+        self.wait_mode = wait_mode
+        self.callback_queue = callback_queue
         api = catalog.canonical_api(api)
         self.job_id = job_id
         self.api = api
@@ -61,6 +74,13 @@ class IProductionJobSensor(BaseSensorOperator):
             return self._result(self._state) if self._state else None
         from airflow_iprod.triggers.iproduction import IProductionJobTrigger
 
+        queue = None
+        if self.wait_mode == "callback":
+            from airflow_iprod.triggers import mns_setup
+
+            hook = self.hook
+            queue = mns_setup.callback_queue(hook, self.callback_queue)
+            mns_setup.queue_address(hook.settings(), queue)  # no endpoint or keys to read it with: fail now
         self.defer(
             trigger=IProductionJobTrigger(
                 job_id=self.job_id,
@@ -69,6 +89,8 @@ class IProductionJobSensor(BaseSensorOperator):
                 poll_interval=self.poke_interval,
                 end_time=time.time() + self.timeout if self.timeout else None,
                 cancel_on_kill=False,
+                wait_mode=self.wait_mode,
+                callback_queue=queue,
             ),
             method_name="execute_complete",
         )

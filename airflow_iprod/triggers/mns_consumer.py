@@ -259,6 +259,8 @@ class MnsConsumer:
                 return
 
     def _log_error(self, err: Exception, errors: int) -> None:
+        if self._stop is None:
+            return  # stopped during its last long poll (the engine or network may be gone): not news
         if errors == 1 or errors % 10 == 0:  # a streak is logged, not every retry of it
             log.warning("MNS queue %s: receive failed (%s); retrying", self.address.queue, err)
 

@@ -141,3 +141,25 @@ def _bench_plan() -> list[dict[str, Any]]:
 
 with _dag("iprod_bench_many_waits", poll_interval=10.0, retries=0):
     SpeechDenoiseOperator.partial(task_id="wait", input="{{ params.src }}").expand_kwargs(_bench_plan())
+
+
+# Callback mode (tests/operators/test_callbacks.py): the triggerer waits on the MNS queue of the
+# connection's ``callback_queue`` extra. expected_duration keeps the tasks from polling before deferring.
+with _dag("iprod_test_callbacks", wait_mode="callback", expected_duration=60, timeout=120):
+    IProductionJobOperator(
+        task_id="mps",
+        api="mts",
+        function_name="ImageH2V",
+        input="{{ params.png }}",
+        output="{{ params.out }}/h2v.png",
+    )
+    SpeechDenoiseOperator(task_id="ice", input="{{ params.wav }}", output="{{ params.out }}/{source}.wav")
+
+with _dag("iprod_test_callbacks_sensor"):
+    IProductionJobSensor(
+        task_id="wait",
+        job_id="{{ params.job_id }}",
+        wait_mode="callback",
+        callback_queue="{{ params.queue }}",
+        timeout=120,
+    )
