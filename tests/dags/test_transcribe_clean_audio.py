@@ -114,6 +114,9 @@ def test_assets_page_shows_the_outputs(browser: Any, stack: AirflowStack, assets
 def _sign_in_to_console(driver: Any, engine: Any) -> None:
     from selenium.webdriver.common.by import By
 
+    wait_until(
+        driver, lambda d: d.find_elements(By.CSS_SELECTOR, "form.login button"), what="the sign-in form"
+    )
     for name, value in (
         ("access_key_id", engine.access_key_id),
         ("access_key_secret", engine.access_key_secret),
@@ -158,9 +161,22 @@ def test_task_console_link_opens_the_job_page(
         screenshot(browser, "airflow-task-denoise-details")
     assert shown == expected
 
-    # a person follows it: the console asks for the engine's key, then shows the job
-    browser.get(shown)
-    assert urlsplit(browser.current_url).path == "/-/console/login"
+    # a person clicks it (it opens a new tab): the console asks for the engine's key, then shows the job
+    airflow_tab = browser.current_window_handle
+
+    def click(d: Any) -> bool:
+        try:
+            d.find_element(By.XPATH, xpath).click()
+            return True
+        except StaleElementReferenceException:
+            return False
+
+    wait_until(browser, click, what=f"a click on {name!r}")
+    new_tab = wait_until(
+        browser, lambda d: next((h for h in d.window_handles if h != airflow_tab), None), what="the new tab"
+    )
+    browser.switch_to.window(new_tab)
+    wait_until(browser, lambda d: urlsplit(d.current_url).path == "/-/console/login", what="the sign-in page")
     _sign_in_to_console(browser, local_engine)
     wait_until(
         browser, lambda d: urlsplit(d.current_url).path == f"/-/console/jobs/{job_id}", what="the job page"
