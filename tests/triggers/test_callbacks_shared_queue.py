@@ -60,4 +60,4 @@ def test_two_consumers_share_one_queue_without_losing_a_completion(make_engine, 
     with warnings.catch_warnings():  # the SDK marks the message counts as deprecated; MNS still has them
         warnings.simplefilter("ignore", DeprecationWarning)
         attributes = queue.get_attributes()
-    assert attributes.active_messages + attributes.inactive_messages == 0
+        assert attributes.active_messages + attributes.inactive_messages == 0
