@@ -2,8 +2,8 @@
 ``poll_interval``.
 
 Pure arithmetic on epoch seconds, so it is the same after a triggerer restart. Before the expected end a
-job waits a fixed share of the time still expected (a 10-minute job is asked after 2 minutes, then
-after ~1.6 more, ...), never less than ``poll_interval`` and never more than ``MAX_EARLY_INTERVAL``: the
+job waits a fixed share of the time still expected (a 10-minute job is asked after 90 s, then
+after ~77 s more, ...), never less than ``poll_interval`` and never more than ``MAX_EARLY_INTERVAL``: the
 few early polls catch early failures, and most of the Queries go where a job is likely to end. Under a
 tight budget the scheduler serves the earliest due poll first, so due jobs are not crowded out.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 # Share of the time left before the expected end to wait before asking again. A job that ends before
 # its estimate (the estimates come from the local engine's benchmarks; the cloud's machines differ) is
 # noticed at most about this share of its run time late.
-EARLY_SHARE = 0.2
+EARLY_SHARE = 0.15
 # ... and never wait longer than this before asking.
 MAX_EARLY_INTERVAL = 300.0
 

@@ -31,7 +31,7 @@ def test_a_long_job_is_asked_rarely_then_closely_near_its_expected_end():
     polls = _polls(0.0, 600.0, 700.0)
     before = [t for t in polls if t < 600.0 - 10.0]
     assert polls[0] == pytest.approx(EARLY_SHARE * 600.0)
-    assert len(before) <= 15  # against 59 at a fixed 10 s
+    assert len(before) <= 30  # against 59 at a fixed 10 s
     gaps = [b - a for a, b in itertools.pairwise(polls)]
     assert all(g >= 10.0 - 1e-9 for g in gaps) and all(g <= MAX_EARLY_INTERVAL for g in gaps)
     after = [b - a for a, b in itertools.pairwise(polls) if a >= 600.0]
