@@ -30,7 +30,18 @@ BELOW_BAR = {
     "lfw-32px-mirror-x4-cat": "2/4",
     "camera-32px-upright-x1-coffee": "0/1",
     "lfw-24px-tilt+25-x1-gravel": "0/1",
+    # worst cells of the full matrix (0 faces found over both seeds of bench_face_beauty --matrix)
+    "camera-24px-tilt-25-x4-coffee": "0/4",
+    "camera-48px-mirror-x4-gravel": "0/4",
+    "lfw-24px-upright-x1-flat": "0/1",
 }
+
+# The full matrix's worst cells: a small tilted profile, a mirrored profile on gravel, a tiny LFW crop.
+WORST = [
+    faces.Cell("camera", 24, "tilt-25", 4, "coffee"),
+    faces.Cell("camera", 48, "mirror", 4, "gravel"),
+    faces.Cell("lfw", 24, "upright", 1, "flat"),
+]
 
 # What the issue asks for by name: profiles, faces of 24 px, several per frame.
 NAMED = [
@@ -63,7 +74,7 @@ def test_pairwise_cell(cell: faces.Cell) -> None:
     _check(cell)
 
 
-@pytest.mark.parametrize("cell", _params(NAMED))
+@pytest.mark.parametrize("cell", _params(NAMED + WORST))
 def test_profile_small_and_several(cell: faces.Cell) -> None:
     _check(cell)
 
