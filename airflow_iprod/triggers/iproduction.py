@@ -133,13 +133,8 @@ class IProductionJobTrigger(BaseTrigger):
                 if not err.retriable:
                     yield TriggerEvent(self._event("error", last, error=err, message=str(err)))
                     return
-                delay = hook.backoff(min(transient, 6), err.retry_after)
-                if transient == 0 or transient % 10 == 0:  # a streak is logged, not every retry of it
-                    self.log.warning(
-                        "Job %s: transient error %s; polling again in %.1f s", self.job_id, err, delay
-                    )
+                due = time.time() + self._retry_delay(hook, err, transient)
                 transient += 1
-                due = time.time() + delay
                 continue
             transient = 0
             if state.is_terminal:
@@ -192,13 +187,8 @@ class IProductionJobTrigger(BaseTrigger):
                     if not err.retriable:
                         yield TriggerEvent(self._event("error", last, error=err, message=str(err)))
                         return
-                    delay = hook.backoff(min(transient, 6), err.retry_after)
-                    if transient == 0 or transient % 10 == 0:
-                        self.log.warning(
-                            "Job %s: transient error %s; querying again in %.1f s", self.job_id, err, delay
-                        )
+                    due = time.time() + self._retry_delay(hook, err, transient)
                     transient += 1
-                    due = time.time() + delay
                     continue
                 transient = 0
                 if state.is_terminal:
@@ -214,6 +204,13 @@ class IProductionJobTrigger(BaseTrigger):
                 due = time.time() + interval
         finally:
             consumer.unwatch(self.job_id, hint, confirmed=confirmed)
+
+    def _retry_delay(self, hook: IProductionHook, err: IProductionError, streak: int) -> float:
+        """Backoff before asking again after a transient error; a streak is logged, not every retry."""
+        delay = hook.backoff(min(streak, 6), err.retry_after)
+        if streak % 10 == 0:
+            self.log.warning("Job %s: transient error %s; asking again in %.1f s", self.job_id, err, delay)
+        return delay
 
     def _next_due(self) -> float:
         return next_poll_at(time.time(), self.poll_interval, self.submitted_at, self.expected_s)
