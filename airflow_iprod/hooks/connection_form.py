@@ -74,6 +74,13 @@ FIELDS: tuple[Field, ...] = (
         ("https://<account-id>.mns.cn-shanghai.aliyuncs.com",),
     ),
     Field(
+        "callback_queue",
+        "Callback queue",
+        'MNS queue that callback mode (wait_mode="callback") waits on; ICE needs a name starting '
+        "ice-callback- (SetEventCallback).",
+        ("ice-callback-jobs",),
+    ),
+    Field(
         "ca_bundle",
         "CA bundle",
         "Path to a PEM file of CA certificates to trust for the endpoint's TLS (e.g. the local "

@@ -24,6 +24,7 @@ FORM = {
     "protocol": "https",
     "oss_endpoint": "oss-cn-beijing-internal.aliyuncs.com",
     "mns_endpoint": "https://123.mns.cn-beijing.aliyuncs.com",
+    "callback_queue": "ice-callback-jobs",
     "ca_bundle": "/etc/ssl/certs/engine.pem",
 }
 
