@@ -14,7 +14,7 @@
 Later (issue 4): when ASR is available, the cleaned WAV from ``denoise.output`` becomes the input of an
 ``ASROperator`` and ``publish`` merges the spoken transcript with the burnt-in captions.
 
-The connection (``conn_id``, type ``alibaba_cloud``) decides where the jobs run: the Alibaba Cloud
+The connection (``conn_id``, type ``iprod``) decides where the jobs run: the Alibaba Cloud
 endpoint, or the local engine (``airflow-iprod`` engine; extras ``endpoint=127.0.0.1:PORT``,
 ``protocol=http``). Its ``oss_endpoint`` extra (default: the engine's port, or the region's OSS
 endpoint) is used for uploads and for the ``oss://`` paths.
@@ -47,7 +47,7 @@ with DAG(
     catchup=False,
     tags=["iprod", "example"],
     params={
-        "conn_id": Param(CONN_ID, type="string", description="alibaba_cloud connection id"),
+        "conn_id": Param(CONN_ID, type="string", description="iprod connection id"),
         "bucket": Param(BUCKET, type="string", description="OSS bucket for inputs and outputs"),
         "output_dir": Param(OUTPUT_DIR, type="string", description="local folder for the deliverables"),
         "talk_wav": Param("", type="string", description="oss:// narration WAV (16/48 kHz); empty: generate"),

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 DEFAULT_CONN_ID = "alibabacloud_default"  # IProductionHook.default_conn_name (a test keeps them equal)
 
 CONNECTION_HELP = """\
-Connection: --conn-id names an Airflow connection of type alibaba_cloud (extras access_key_id,
+Connection: --conn-id names an Airflow connection of type iprod (or alibaba_cloud; extras access_key_id,
 access_key_secret, region, endpoint, protocol), read the way Airflow reads it outside a task: from
 AIRFLOW_CONN_<ID> environment variables and configured secrets backends (not the metadata database).
 --local-ready-file reads the file `airflow-iprod local start --ready-file PATH` writes instead."""
@@ -76,7 +76,7 @@ def connect(args: argparse.Namespace, printer: Printer) -> IProductionHook:
         raise UsageError(
             f"--conn-id={conn_id}: {err}. Outside a task Airflow reads connections from environment "
             "variables and configured secrets backends, not the metadata database: export "
-            f'AIRFLOW_CONN_{conn_id.upper()}=\'{{"conn_type": "alibaba_cloud", "extra": {{...}}}}\', '
+            f'AIRFLOW_CONN_{conn_id.upper()}=\'{{"conn_type": "iprod", "extra": {{...}}}}\', '
             "or pass --local-ready-file for the local engine"
         ) from None
     printer.hide(settings.access_key_secret, settings.security_token, settings.access_key_id)

@@ -111,7 +111,7 @@ def parse_pipelines(specs: list[str]) -> dict[str, int]:
 def connection_info(
     endpoint: str, key_id: str, secret: str, region: str, ca_file: Path | None = None
 ) -> dict[str, object]:
-    """How to point an Airflow connection at the engine (conn type ``alibaba_cloud``); over HTTPS
+    """How to point an Airflow connection at the engine (conn type ``iprod``); over HTTPS
     (``ca_file``: the engine's CA) the connection trusts that CA, and verifies as always."""
     extra = {
         "access_key_id": key_id,
@@ -123,10 +123,10 @@ def connection_info(
     if ca_file:
         extra["ca_bundle"] = str(ca_file)
     return {
-        "conn_type": "alibaba_cloud",
+        "conn_type": "iprod",
         "extra": extra,
         "env": "AIRFLOW_CONN_ALIBABACLOUD_DEFAULT='"
-        + json.dumps({"conn_type": "alibaba_cloud", "extra": extra})
+        + json.dumps({"conn_type": "iprod", "extra": extra})
         + "'",
     }
 
@@ -262,7 +262,7 @@ def _announce(args: argparse.Namespace, engine: Any, faults: dict[str, Any], fau
     print(f"  console:           {engine.protocol}://{engine.endpoint}/-/console/ (sign in with this key)")
     if engine.requeued:
         print(f"  requeued {len(engine.requeued)} job(s) interrupted by the last shutdown")
-    print(f"Airflow connection (conn type alibaba_cloud), secret included, in {conn_path} (mode 600):")
+    print(f"Airflow connection (conn type iprod), secret included, in {conn_path} (mode 600):")
     print(f'  export AIRFLOW_CONN_ALIBABACLOUD_DEFAULT="$(cat {shlex.quote(str(conn_path))})"')
     if args.ready_file:
         print(f'  also in the ready file {args.ready_file} (mode 600), under "connection"')

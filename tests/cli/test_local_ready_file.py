@@ -40,7 +40,7 @@ def test_ready_file_holds_a_working_connection(tmp_path: Path) -> None:
         assert ready.stat().st_mode & 0o077 == 0  # it holds the secret
         info = json.loads(ready.read_text())
         extra = info["connection"]["extra"]
-        assert info["connection"]["conn_type"] == "alibaba_cloud"
+        assert info["connection"]["conn_type"] == "iprod"
         assert extra["endpoint"] == info["endpoint"] and extra["protocol"] == "http"
         assert not info["endpoint"].endswith(":0")  # the port actually bound
         config = Config(
