@@ -13,10 +13,23 @@ from airflow_iprod import catalog
 from airflow_iprod.errors import IProductionError
 from airflow_iprod.hooks.iproduction import API_VERSIONS, IProductionHook, classify
 from airflow_iprod.job_state import JobState
-from airflow_iprod.triggers.poll_plan import next_poll_at
+from airflow_iprod.triggers.poll_plan import next_poll_at, next_safety_poll_at
 from airflow_iprod.triggers.poll_scheduler import poll_scheduler
 
 CANCEL_TIMEOUT = 20.0
+
+
+async def _hinted_or_due(hint: asyncio.Event, due: float, remaining: float | None) -> bool:
+    """Wait for ``hint`` until ``due``; False only when ``remaining`` (the time to end_time) ran out first."""
+    wait = due - time.time()
+    if wait <= 0:
+        return True
+    try:
+        async with asyncio.timeout(wait if remaining is None else min(wait, remaining)):
+            await hint.wait()
+    except TimeoutError:
+        return remaining is None or wait <= remaining
+    return True
 
 
 class IProductionJobTrigger(BaseTrigger):
@@ -105,23 +118,58 @@ class IProductionJobTrigger(BaseTrigger):
         client = query_client(await hook.asettings(), API_VERSIONS[self.api])
         client.pool.acquire()
         try:
-            waiting = self._poll if self.wait_mode == "poll" else self._wait_callbacks
-            async for event in waiting(hook, client):
+            waiting = (
+                self._wait(hook, client) if self.wait_mode == "poll" else self._wait_callbacks(hook, client)
+            )
+            async for event in waiting:
                 yield event
         finally:
             await client.pool.release()  # the last trigger of a triggerer closes the connections
 
-    async def _poll(self, hook: IProductionHook, client: Any) -> AsyncIterator[TriggerEvent]:
+    async def _wait_callbacks(self, hook: IProductionHook, client: Any) -> AsyncIterator[TriggerEvent]:
+        """Callback mode: :meth:`_wait` woken by the job's messages, with the consumer's bookkeeping."""
+        from airflow_iprod.triggers.mns_consumer import callback_poll_interval, consumer_for
+        from airflow_iprod.triggers.mns_setup import queue_address
+
+        consumer = consumer_for(queue_address(client.settings, str(self.callback_queue)))
+        hint = consumer.watch(self.job_id)
+        confirmed = False  # a Query showed the end: the job's messages are deleted, not released
+        try:
+            async for event in self._wait(hook, client, hint, callback_poll_interval()):
+                confirmed = event.payload["status"] in ("success", "failed")
+                yield event
+        finally:
+            consumer.unwatch(self.job_id, hint, confirmed=confirmed)
+
+    async def _wait(
+        self,
+        hook: IProductionHook,
+        client: Any,
+        hint: asyncio.Event | None = None,
+        safety_interval: float = 0.0,
+    ) -> AsyncIterator[TriggerEvent]:
+        """Ask through the shared scheduler until the job ends, then fire once.
+
+        Polling (no ``hint``): at the times :func:`next_poll_at` plans. Callback mode: as soon as ``hint``
+        (a message naming the job) is set, else at the safety-net times :func:`next_safety_poll_at` plans.
+        """
         scheduler = poll_scheduler()
         key = (client.key, self.job_id)
         last: JobState | None = None
         transient = 0
-        due = self._next_due()
+        due = self._next_due(safety_interval, hint)
         while True:
             remaining = self._remaining()
             if remaining is not None and remaining <= 0:
                 yield TriggerEvent(self._event("timeout", last, message=self._timeout_message(last)))
                 return
+            hinted = False
+            if hint is not None:  # wait for a message or the safety-net time, then ask at once
+                if not hint.is_set() and not await _hinted_or_due(hint, due, remaining):
+                    continue  # end_time passed: the check above ends the wait
+                hinted = hint.is_set()
+                hint.clear()
+                due = time.time()
             try:
                 async with asyncio.timeout(remaining):  # no task per poll, unlike wait_for
                     body = await scheduler.query(key, due, lambda: client.query(self.job_id))
@@ -141,69 +189,12 @@ class IProductionJobTrigger(BaseTrigger):
                 status = "success" if state.is_success else "failed"
                 yield TriggerEvent(self._event(status, state, message=self._final_message(state)))
                 return
+            if hinted:
+                self.log.info("Job %s: a callback came but the job is %s", self.job_id, state.raw_status)
             if last is None or state.raw_status != last.raw_status:  # on change, not on every poll
                 self.log.info("Job %s (%s) is %s", self.job_id, state.function_name, state.raw_status)
             last = state
-            due = self._next_due()
-
-    async def _wait_callbacks(self, hook: IProductionHook, client: Any) -> AsyncIterator[TriggerEvent]:
-        """Callback mode: a message (a hint) or the safety-net time, then one Query through the scheduler."""
-        from airflow_iprod.triggers.mns_consumer import callback_poll_interval, consumer_for
-        from airflow_iprod.triggers.mns_setup import queue_address
-
-        consumer = consumer_for(queue_address(client.settings, str(self.callback_queue)))
-        hint = consumer.watch(self.job_id)
-        confirmed = False  # a Query showed the end: the job's messages are deleted, not released
-        scheduler = poll_scheduler()
-        key = (client.key, self.job_id)
-        interval = callback_poll_interval()
-        last: JobState | None = None
-        transient = 0
-        due = time.time() + interval
-        try:
-            while True:
-                remaining = self._remaining()
-                if remaining is not None and remaining <= 0:
-                    yield TriggerEvent(self._event("timeout", last, message=self._timeout_message(last)))
-                    return
-                wait = due - time.time()
-                if wait > 0 and not hint.is_set():
-                    limit = wait if remaining is None else min(wait, remaining)
-                    try:
-                        async with asyncio.timeout(limit):
-                            await hint.wait()
-                    except TimeoutError:
-                        continue  # the safety-net time (handled below) or end_time (above)
-                hinted = hint.is_set()
-                hint.clear()
-                try:
-                    async with asyncio.timeout(remaining):
-                        body = await scheduler.query(key, time.time(), lambda: client.query(self.job_id))
-                    state = JobState.from_response(self.api, self.job_id, body)
-                except TimeoutError:
-                    continue
-                except Exception as exc:
-                    err, _ = classify(exc, idempotent=True)
-                    if not err.retriable:
-                        yield TriggerEvent(self._event("error", last, error=err, message=str(err)))
-                        return
-                    due = time.time() + self._retry_delay(hook, err, transient)
-                    transient += 1
-                    continue
-                transient = 0
-                if state.is_terminal:
-                    confirmed = True
-                    status = "success" if state.is_success else "failed"
-                    yield TriggerEvent(self._event(status, state, message=self._final_message(state)))
-                    return
-                if hinted:
-                    self.log.info("Job %s: a callback came but the job is %s", self.job_id, state.raw_status)
-                if last is None or state.raw_status != last.raw_status:
-                    self.log.info("Job %s (%s) is %s", self.job_id, state.function_name, state.raw_status)
-                last = state
-                due = time.time() + interval
-        finally:
-            consumer.unwatch(self.job_id, hint, confirmed=confirmed)
+            due = self._next_due(safety_interval, hint)
 
     def _retry_delay(self, hook: IProductionHook, err: IProductionError, streak: int) -> float:
         """Backoff before asking again after a transient error; a streak is logged, not every retry."""
@@ -212,8 +203,10 @@ class IProductionJobTrigger(BaseTrigger):
             self.log.warning("Job %s: transient error %s; asking again in %.1f s", self.job_id, err, delay)
         return delay
 
-    def _next_due(self) -> float:
-        return next_poll_at(time.time(), self.poll_interval, self.submitted_at, self.expected_s)
+    def _next_due(self, safety_interval: float, hint: asyncio.Event | None) -> float:
+        if hint is None:
+            return next_poll_at(time.time(), self.poll_interval, self.submitted_at, self.expected_s)
+        return next_safety_poll_at(time.time(), safety_interval, self.submitted_at, self.expected_s)
 
     async def on_kill(self) -> None:
         """The user killed the task (mark failed/success, clear): stop paying for the job.

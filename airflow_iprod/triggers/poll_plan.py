@@ -1,4 +1,4 @@
-"""When to poll a job next: the closer it is to its expected end, the more often; once due, every
+"""When to poll a job next. Polling: the closer it is to its expected end, the more often; once due, every
 ``poll_interval``.
 
 Pure arithmetic on epoch seconds, so it is the same after a triggerer restart. Before the expected end a
@@ -36,3 +36,20 @@ def next_poll_at(
 def worth_polling_before(expected_s: float | None, seconds: float) -> bool:
     """Whether a job expected to take ``expected_s`` may be done within ``seconds`` of its submit."""
     return expected_s is None or expected_s * (1 - EARLY_SHARE) <= seconds
+
+
+def next_safety_poll_at(
+    now: float,
+    interval: float,
+    submitted_at: float | None = None,
+    expected_s: float | None = None,
+) -> float:
+    """Epoch seconds of callback mode's next safety-net Query of a job that is not finished at ``now``.
+
+    The safety net only catches a lost message, and a job's message cannot be lost before the job ends:
+    with an estimate, the first one comes ``interval`` after the expected end, then every ``interval``.
+    So a thousand waiting jobs cost a Query each only once they are overdue, not every ``interval``.
+    """
+    if submitted_at is None or expected_s is None or expected_s <= 0:
+        return now + interval
+    return max(now + interval, submitted_at + expected_s + interval)

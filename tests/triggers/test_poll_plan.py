@@ -10,6 +10,7 @@ from airflow_iprod.triggers.poll_plan import (
     EARLY_SHARE,
     MAX_EARLY_INTERVAL,
     next_poll_at,
+    next_safety_poll_at,
     worth_polling_before,
 )
 
@@ -57,3 +58,17 @@ def test_worker_polls_only_for_jobs_that_may_be_done_that_soon():
     assert worth_polling_before(None, 3.0)
     assert worth_polling_before(2.5, 3.0)
     assert not worth_polling_before(60.0, 3.0)
+
+
+def test_safety_net_without_an_estimate_every_interval():
+    assert next_safety_poll_at(100.0, 300.0) == 400.0
+    assert next_safety_poll_at(100.0, 300.0, submitted_at=0.0, expected_s=0.0) == 400.0
+
+
+def test_safety_net_waits_for_the_expected_end_then_every_interval():
+    # a 20-minute job: no Query until one interval after its expected end (its message cannot be lost
+    # before it ends); an overdue job is asked every interval
+    assert next_safety_poll_at(10.0, 300.0, submitted_at=0.0, expected_s=1200.0) == 1500.0
+    assert next_safety_poll_at(1500.0, 300.0, submitted_at=0.0, expected_s=1200.0) == 1800.0
+    # a job shorter than the interval: the interval still bounds the rate
+    assert next_safety_poll_at(5.0, 300.0, submitted_at=0.0, expected_s=30.0) == 330.0
