@@ -10,7 +10,6 @@ phase recover where the tracker skipped or doubled a beat.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,9 +19,14 @@ HOP = 512
 
 
 def configure_threads(threads: int) -> None:
-    """Numba (librosa's JIT) and BLAS threads; must run before librosa is first imported to take effect."""
-    os.environ.setdefault("NUMBA_NUM_THREADS", str(max(1, threads)))
-    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, threads)))
+    """Changes nothing, on purpose; kept because callers still call it.
+
+    It used to set NUMBA_NUM_THREADS / OMP_NUM_THREADS in ``os.environ`` at job time. That changed the
+    whole process: every library that starts a thread pool later (and every subprocess) saw it, so an
+    in-process test run changed other algorithms' thread counts. The engine's worker already gets
+    OMP_NUM_THREADS in its environment (``scheduler._spawn``), and librosa's numba code here is serial.
+    """
+    del threads
 
 
 @dataclass

@@ -15,7 +15,6 @@ from airflow_iprod.local.algorithms.base import AlgorithmError, AlgorithmResult,
 
 
 def run(ctx: JobContext) -> AlgorithmResult:
-    _rhythm.configure_threads(ctx.threads)
     y = load_mono(ctx.input_path, _rhythm.SR)
     if y.size < _rhythm.SR * 2:
         raise AlgorithmError(
