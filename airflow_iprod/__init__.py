@@ -75,6 +75,8 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "config": _CONFIG,
+        # common.messaging's MessageQueueTrigger(scheme="mns", ...) (the messaging extra)
+        "queues": ["airflow_iprod.queues.mns.MnsMessageQueueProvider"],
     }
 
 

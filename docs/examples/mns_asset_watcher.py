@@ -22,7 +22,7 @@ CONN_ID = "alibabacloud_default"
 
 jobs_done = Asset(
     "mns://jobs-done",
-    watchers=[AssetWatcher(name="mns_jobs_done", trigger=MnsMessageTrigger(queue=QUEUE, conn_id=CONN_ID))],
+    watchers=[AssetWatcher(name="mns_jobs_done", trigger=MnsMessageTrigger(mns_queue=QUEUE, conn_id=CONN_ID))],
 )
 
 with DAG("iprod_on_mns_message", schedule=[jobs_done], start_date=datetime(2025, 1, 1), catchup=False) as dag:
