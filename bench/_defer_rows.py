@@ -46,9 +46,11 @@ def main(run_id: str, conn_id: str, src: str) -> None:
     for index, job in enumerate(plan):
         job_id = hook.submit("SpeechDenoise", input=src, output=job["output"], user_data=job["user_data"])
         submitted = time.time()
+        wait_mode = job.get("wait_mode", "poll")  # callback: the queue is the connection's extra
         trigger = IProductionJobTrigger(
             job_id, conn_id, poll_interval=10.0, timeout=6 * 3600, submitted_at=submitted,
-            expected_s=job["expected_duration"],
+            expected_s=job["expected_duration"], wait_mode=wait_mode,
+            callback_queue=hook.extras.get("callback_queue") if wait_mode == "callback" else None,
         )  # fmt: skip
         row = Trigger.from_object(trigger)
         session.add(row)

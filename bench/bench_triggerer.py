@@ -32,18 +32,21 @@ import sys
 import tempfile
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python")
 STARTUP_S = 20.0  # after the last trigger is assigned, before the measured window opens
+SAMPLE_S = 0.1  # how often the task states are read: the delays are this much coarse
+CALLBACK_QUEUE = "ice-callback-bench"  # ICE's callback queues are named ice-callback-*
 sys.path.insert(0, str(ROOT / "bench"))
 from bench_query_path import POLLER  # noqa: E402 - the naive SDK poller, shared with that bench
 
 
-def _engine(tmp: Path, tls: bool) -> tuple[subprocess.Popen, dict]:
+def _engine(tmp: Path, tls: bool, cpu: int) -> tuple[subprocess.Popen, dict]:
     ready = tmp / "engine.json"
-    cmd = ["taskset", "-c", "1", PY, "-m", "airflow_iprod.local", "--port", "0", "--workers", "1",
+    cmd = ["taskset", "-c", str(cpu), PY, "-m", "airflow_iprod.local", "--port", "0", "--workers", "1",
            "--data-dir", str(tmp / "engine"), "--ready-file", str(ready), "--fault-user-data-hold", "on",
            "--fault-fail-jobs", "*", "--fault-fail-message", "benchmark: held job ended"]  # fmt: skip
     if tls:
@@ -106,8 +109,10 @@ def _states(db: Path, run_id: str) -> dict[int, str]:
     return {int(i): str(s) for i, s in rows}
 
 
-def run(args: argparse.Namespace) -> dict:
-    tmp = Path(tempfile.mkdtemp(prefix="iprod-bench-trig-"))
+def run(args: argparse.Namespace, mode: str, plan: list[dict], cpus: tuple[int, int]) -> dict:
+    """One wait mode with its own engine and Airflow home: triggerer on ``cpus[0]``, the rest ``cpus[1]``."""
+    trig_cpu, other_cpu = (str(c) for c in cpus)
+    tmp = Path(tempfile.mkdtemp(prefix=f"iprod-bench-trig-{mode}-"))
     home = tmp / "airflow"
     home.mkdir()
     env = {**os.environ, "IPROD_TEST_AIRFLOW_HOME": str(home), "PYTHONPATH": str(ROOT)}
@@ -115,19 +120,16 @@ def run(args: argparse.Namespace) -> dict:
     env = json.loads(subprocess.run([PY, "-c", env_code], env=env, capture_output=True, text=True,
                                     check=True).stdout)  # fmt: skip
     subprocess.run([PY, "-m", "airflow", "db", "migrate"], env=env, check=True, capture_output=True)
-    engine, info = _engine(tmp, args.tls)
+    engine, info = _engine(tmp, args.tls, int(other_cpu))
+    if mode == "callback":
+        info["connection"]["extra"]["callback_queue"] = CALLBACK_QUEUE
     conn = json.dumps(info["connection"])
     env["AIRFLOW_CONN_IPROD_BENCH"] = conn
     env["AIRFLOW__IPROD__QUERY_QPS"] = str(args.qps)
     env["AIRFLOW__TRIGGERER__CAPACITY"] = str(args.tasks + 100)
-    src = _upload(env)
-    rng = random.Random(7)
-    holds = [rng.uniform(args.min_hold, args.max_hold) for _ in range(args.tasks)]
-    plan = [
-        {"output": f"oss://media/bench/{i}.wav", "expected_duration": round(h * rng.uniform(0.8, 1.25), 1),
-         "user_data": json.dumps({"iprod_fault_hold_s": round(h, 1), "i": i})}
-        for i, h in enumerate(holds)
-    ]  # fmt: skip
+    src = _setup(env, mode)
+    if mode == "callback":
+        plan = [{**job, "wait_mode": "callback"} for job in plan]
     (tmp / "plan.json").write_text(json.dumps(plan))
     env["IPROD_BENCH_PLAN"] = str(tmp / "plan.json")
     db = home / "airflow.db"
@@ -139,18 +141,18 @@ def run(args: argparse.Namespace) -> dict:
                "--triggerer", "--timeout", "7200"]  # fmt: skip
     else:  # the same rows through Airflow's models, fast enough for 1000 tasks
         cmd = [str(ROOT / "bench" / "_defer_rows.py"), run_id, "iprod_bench", src]
-    deferrer = subprocess.Popen(["taskset", "-c", "1", PY, *cmd], env=env, cwd=ROOT, stdout=log,
+    deferrer = subprocess.Popen(["taskset", "-c", other_cpu, PY, *cmd], env=env, cwd=ROOT, stdout=log,
                                 stderr=subprocess.STDOUT)  # fmt: skip
     # SQLite takes one writer at a time: the rows first, then the triggerer
     if args.mode == "rows" and deferrer.wait() != 0:
         raise SystemExit(f"deferring failed; logs in {tmp}")
     trig_log = (tmp / "triggerer.log").open("wb")
     triggerer = subprocess.Popen(
-        ["taskset", "-c", "0", PY, "-m", "airflow", "triggerer"], env=env, cwd=ROOT, stdout=trig_log,
+        ["taskset", "-c", trig_cpu, PY, "-m", "airflow", "triggerer"], env=env, cwd=ROOT, stdout=trig_log,
         stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     try:
-        return _measure(args, tmp, db, run_id, info, triggerer, deferrer)
+        return _measure(args, mode, tmp, db, run_id, info, triggerer, deferrer, trig_cpu)
     finally:
         for proc in (deferrer, triggerer, engine):
             proc.terminate()
@@ -161,7 +163,7 @@ def run(args: argparse.Namespace) -> dict:
                 proc.kill()
 
 
-def _measure(args, tmp, db, run_id, info, triggerer, driver) -> dict:
+def _measure(args, mode, tmp, db, run_id, info, triggerer, driver, trig_cpu) -> dict:
     start = time.time()
     deferred_seen: set[int] = set()
     fired: dict[int, float] = {}
@@ -184,12 +186,14 @@ def _measure(args, tmp, db, run_id, info, triggerer, driver) -> dict:
             # every trigger is the triggerer's; give it STARTUP_S to build them before measuring
             time.sleep(STARTUP_S)
             t_all, before, cpu0 = time.time(), _stats(info), _tree(triggerer.pid)
-            print(f"  all {args.tasks} triggers running {t_all - start:.0f} s after start", flush=True)
+            print(
+                f"  {mode}: all {args.tasks} triggers running {t_all - start:.0f} s after start", flush=True
+            )
         if t_all is not None:
             tree = _tree(triggerer.pid)
             rss_peak = max(rss_peak, sum(p["rss"] for p in tree.values()))
             runner_rss = max(runner_rss, tree.get("runner", {"rss": 0})["rss"])
-        time.sleep(0.25)
+        time.sleep(SAMPLE_S)
     t_end = time.time()
     cpu1, after = _tree(triggerer.pid), _stats(info, since=t_all)
     window = t_end - t_all
@@ -197,11 +201,17 @@ def _measure(args, tmp, db, run_id, info, triggerer, driver) -> dict:
     delays = sorted(fired[i] - finish[i] for i in fired if i in finish and finish[i] >= t_all)
     queries = after["actions"]["QueryIProductionJob"] - before["actions"].get("QueryIProductionJob", 0)
     cpu = {role: cpu1[role]["cpu"] - cpu0.get(role, {"cpu": 0})["cpu"] for role in cpu1}
-    naive = _naive(info, list(_job_ids(tmp / "engine" / "jobs.sqlite")), args.qps)
+    ids = list(_job_ids(tmp / "engine" / "jobs.sqlite"))
+    naive = _naive(info, ids, args.qps, trig_cpu) if mode == "poll" else None
+    mns = {a: n - before["actions"].get(a, 0) for a, n in after["actions"].items() if a.startswith("MNS")}
     return {
+        "mode": mode,
         "window_s": window,
+        "jobs_ended_in_window": sum(1 for i in finish if finish[i] >= t_all),
         "queries": queries,
         "qps": queries / window,
+        "queries_per_job_ended": queries / max(1, sum(1 for i in finish if finish[i] >= t_all)),
+        "mns_calls": mns,
         "max_per_second": after["max_per_second"].get("QueryIProductionJob"),
         "connections": after["connections"] - before["connections"] - 1,
         "cpu_share": {role: c / window for role, c in cpu.items()},
@@ -235,9 +245,9 @@ def _job_ids(path: Path) -> list[str]:
         conn.close()
 
 
-def _naive(info: dict, ids: list[str], qps: float) -> float:
+def _naive(info: dict, ids: list[str], qps: float, cpu: str) -> float:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "AIRFLOW_CONN_IPROD_BENCH": json.dumps(info["connection"])}
-    out = subprocess.run(["taskset", "-c", "0", PY, "-c", POLLER, "naive", "iprod_bench", str(qps), "30",
+    out = subprocess.run(["taskset", "-c", cpu, PY, "-c", POLLER, "naive", "iprod_bench", str(qps), "30",
                           json.dumps(ids)], env=env, cwd=ROOT, capture_output=True, text=True)  # fmt: skip
     if out.returncode != 0:
         raise SystemExit(out.stderr[-2000:])
@@ -245,17 +255,26 @@ def _naive(info: dict, ids: list[str], qps: float) -> float:
     return 1000 * measured["cpu_s"] / measured["queries"]
 
 
-def _upload(env: dict) -> str:
+def _setup(env: dict, mode: str) -> str:
+    """The input file; in callback mode also the MNS queue and ICE's event callback pointing at it."""
     code = r"""
-import io, numpy as np, soundfile as sf, alibabacloud_oss_v2 as oss
+import io, sys, numpy as np, soundfile as sf, alibabacloud_oss_v2 as oss
 import tests.airflow_env
 from airflow_iprod.hooks.iproduction import IProductionHook
+hook = IProductionHook("iprod_bench")
 buf = io.BytesIO()
 sf.write(buf, np.zeros(16000, dtype="float32"), 16000, format="WAV")
-IProductionHook("iprod_bench").oss_client().put_object(
-    oss.PutObjectRequest(bucket="media", key="bench/in.wav", body=buf.getvalue()))
+hook.oss_client().put_object(oss.PutObjectRequest(bucket="media", key="bench/in.wav", body=buf.getvalue()))
+if sys.argv[1] == "callback":
+    from alibabacloud_ice20201109 import models
+    from mns.queue import QueueMeta
+    from airflow_iprod.triggers.mns_setup import queue_address
+    queue = hook.extras["callback_queue"]
+    queue_address(hook.settings(), queue).sdk_queue().create(QueueMeta())
+    request = models.SetEventCallbackRequest(callback_type="MNS", callback_queue_name=queue)
+    assert hook.get_conn().set_event_callback(request).body.success
 """
-    subprocess.run([PY, "-c", code], env=env, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run([PY, "-c", code, mode], env=env, cwd=ROOT, check=True, capture_output=True)
     return "oss://media/bench/in.wav"
 
 
@@ -267,13 +286,32 @@ def main() -> None:
     parser.add_argument("--max-hold", type=float, default=660.0)
     parser.add_argument("--tls", action="store_true")
     parser.add_argument("--mode", choices=("rows", "e2e"), default="rows")
+    parser.add_argument("--wait-mode", choices=("poll", "callback", "both"), default="poll")
     args = parser.parse_args()
     print(
         f"load average {os.getloadavg()[0]:.1f}; {args.tasks} tasks over {'HTTPS' if args.tls else 'HTTP'}, "
-        f"query_qps {args.qps:g}, poll_interval 10 s, holds {args.min_hold:g}-{args.max_hold:g} s",
+        f"query_qps {args.qps:g}, poll_interval 10 s, holds {args.min_hold:g}-{args.max_hold:g} s, "
+        f"wait mode {args.wait_mode}",
         flush=True,
     )
-    print(json.dumps(run(args), indent=1))
+    rng = random.Random(7)
+    holds = [rng.uniform(args.min_hold, args.max_hold) for _ in range(args.tasks)]
+    plan = [
+        {"output": f"oss://media/bench/{i}.wav", "expected_duration": round(h * rng.uniform(0.8, 1.25), 1),
+         "user_data": json.dumps({"iprod_fault_hold_s": round(h, 1), "i": i})}
+        for i, h in enumerate(holds)
+    ]  # fmt: skip
+    if args.wait_mode != "both":
+        print(json.dumps(run(args, args.wait_mode, plan, (0, 1)), indent=1))
+        return
+    # Side by side in one run, on the same plan: each triggerer on its own core, its engine and
+    # deferrer on the other (both engines only hold jobs; the engines' CPU is not measured).
+    with ThreadPoolExecutor(2) as pool:
+        runs = [
+            pool.submit(run, args, "poll", plan, (0, 1)),
+            pool.submit(run, args, "callback", plan, (1, 0)),
+        ]
+        print(json.dumps([r.result() for r in runs], indent=1))
 
 
 if __name__ == "__main__":

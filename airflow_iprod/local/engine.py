@@ -162,6 +162,7 @@ class LocalEngine:
 
     def dispatch(self, request: HttpRequest) -> HttpResponse:
         if is_mns(request):  # x-mns-version: MNS queues (a bucket named "queues" stays OSS's)
+            self.stats.rpc_call(f"MNS {request.method}")  # GET receives, PUT releases, DELETE deletes
             return self.mns.handle(request)
         if is_console_request(request, self.config):  # path style /-/console/...: "-" is no bucket
             return self.console.handle(request)
