@@ -11,8 +11,15 @@ wheel is refused instead of silently giving other text.
 Decoding: faster-whisper's own Silero VAD (an ONNX file inside its wheel) skips non-speech, so
 silence never reaches the decoder (Whisper invents text on silence); beam 5; each 30 s window is
 decoded without the previous window's text as prompt, which stops one bad window from looping into
-the next; no 4-token sequence may repeat inside a window, and a window whose text still repeats
-itself (gzip compression ratio > 2.4) is decoded again at a higher temperature.
+the next; no 4-token sequence may repeat inside a window. Decoding is a beam search at
+temperature 0 only, so the same audio gives the same text in every process: faster-whisper's usual
+fallback re-decodes a doubtful window by sampling at a higher temperature, and CTranslate2 samples
+from a per-thread generator seeded from ``std::random_device`` whose position carries over from job
+to job in a worker, so no seed set here could make it repeatable. On the tests' espeak speech the
+fallback never changed a transcript (same text with and without it, 1 and 2 threads).
+(Run-to-run differences seen in the ASR tests, e.g. 今天天天气 against 今天天气, came from the test
+audio: espeak-ng's breathy variants such as ``+f3`` draw breath noise from a generator that
+``espeak_Initialize`` seeds with ``time(NULL)``, so each run synthesised slightly different audio.)
 
 Whisper writes Chinese in traditional or simplified characters as it likes; traditional ones are
 converted (zhconv), as the cloud answers in simplified. (A simplified-character prompt, the usual
@@ -54,7 +61,7 @@ MODEL_FILES: dict[str, tuple[tuple[str, ...], str]] = {
 }
 COMPUTE_TYPE = "int8"  # float16 weights as int8 on the CPU (faster than float32; see bench/README.md)
 BEAM_SIZE = 5
-TEMPERATURES = (0.0, 0.4, 0.8)  # fallback only for windows that loop or have a low log-probability
+TEMPERATURES = (0.0,)  # no sampling fallback: it is not repeatable (see the module docstring)
 # No 4-token sequence twice in a window: on six espeak Mandarin sentences Whisper looped one character
 # for the whole 30 s window (CER 3.19) and the temperature fallback did not break it; with this 0.57.
 # English: same text on en-us (WER 0.102 clean, 0.449 in white noise at 10 dB); en-us+f3 0.037 -> 0.111
@@ -118,8 +125,8 @@ def to_simplified(text: str) -> str:
     return zhconv.convert(text, "zh-hans")
 
 
-def transcribe(audio: np.ndarray, lang: str, threads: int = 1) -> list[Sentence]:
-    """16 kHz mono float audio -> one sentence per Whisper segment, timed by its first and last word."""
+def _segments(audio: np.ndarray, lang: str, threads: int) -> list[Any]:
+    """Whisper's segments (with word timings) for 16 kHz mono float audio; [] for digital silence."""
     if not audio.size or float(np.max(np.abs(audio))) < 1e-6:
         return []  # digital silence: nothing to say (and the VAD would find nothing either)
     model = load_model(threads)
@@ -134,8 +141,13 @@ def transcribe(audio: np.ndarray, lang: str, threads: int = 1) -> list[Sentence]
         vad_filter=True,
         vad_parameters=VAD_OPTIONS,
     )
+    return list(segments)
+
+
+def transcribe(audio: np.ndarray, lang: str, threads: int = 1) -> list[Sentence]:
+    """16 kHz mono float audio -> one sentence per Whisper segment, timed by its first and last word."""
     sentences = []
-    for seg in segments:
+    for seg in _segments(audio, lang, threads):
         text = seg.text.strip()
         if lang == "zh":
             text = to_simplified(text)
@@ -146,3 +158,17 @@ def transcribe(audio: np.ndarray, lang: str, threads: int = 1) -> list[Sentence]
         end = words[-1].end if words else seg.end
         sentences.append(Sentence(round(float(start), 3), round(float(end), 3), text))
     return sentences
+
+
+def transcribe_words(audio: np.ndarray, lang: str, threads: int = 1) -> list[Sentence]:
+    """Like ``transcribe`` but one entry per word Whisper timed (for Chinese, a token of one or more
+    characters), its text stripped of spaces and, for Chinese, in simplified characters."""
+    words = []
+    for seg in _segments(audio, lang, threads):
+        for word in seg.words or []:
+            text = word.word.strip()
+            if lang == "zh":
+                text = to_simplified(text)
+            if text:
+                words.append(Sentence(round(float(word.start), 3), round(float(word.end), 3), text))
+    return words
