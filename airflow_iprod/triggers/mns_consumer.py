@@ -64,14 +64,37 @@ class QueueAddress:
     access_key_id: str = field(default="", repr=False)
     access_key_secret: str = field(default="", repr=False, compare=False)
     security_token: str = field(default="", repr=False, compare=False)
+    ca_bundle: str = field(default="", compare=False)  # a CA to trust over HTTPS (the local engine's)
 
     def sdk_queue(self) -> Any:
         from mns.account import Account
 
         account = Account(self.endpoint, self.access_key_id, self.access_key_secret, self.security_token)
+        if self.ca_bundle and account.mns_client.is_https:
+            _trust(account.mns_client.http, self.ca_bundle)
         queue = account.get_queue(self.queue)
         queue.set_encoding(False)  # decoded here: the engine and the SDK send base64, others raw JSON
         return queue
+
+
+def _trust(sdk_http: Any, ca_bundle: str) -> None:
+    """Give the SDK's HTTPS connection a context that trusts ``ca_bundle``; verification stays on.
+
+    ``aliyun-mns-sdk`` builds ``MNSHTTPSConnection(host)`` with the system's CAs and no way to pass a
+    context, so its (single, long-lived) connection is replaced by one of the same class with ours.
+    """
+    import http.client
+    import ssl
+
+    from mns.mns_http import MNSHTTPSConnection
+
+    class _Trusting(MNSHTTPSConnection):  # type: ignore[misc]
+        def __init__(self, host: str, context: ssl.SSLContext) -> None:
+            http.client.HTTPSConnection.__init__(self, host, context=context)
+            self.request_length = 0
+
+    sdk_http.conn.close()
+    sdk_http.conn = _Trusting(sdk_http.host, ssl.create_default_context(cafile=ca_bundle))
 
 
 def job_id_of(body: bytes | str) -> str | None:

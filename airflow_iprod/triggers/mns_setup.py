@@ -69,6 +69,7 @@ def queue_address(settings: ClientSettings, queue: str) -> QueueAddress:
         settings.access_key_id,
         settings.access_key_secret,
         settings.security_token or "",
+        settings.ca_bundle or "",
     )
 
 

@@ -143,3 +143,44 @@ async def test_a_message_for_an_unknown_job_is_released_not_deleted(
     again = await asyncio.to_thread(queue.receive_message, 30)
     assert mns_consumer.job_id_of(again.message_body) == "someone-elses-job"
     assert again.dequeue_count >= 2
+
+
+async def test_callback_mode_over_the_engines_tls(make_engine, make_conn, monkeypatch) -> None:
+    """HTTPS, the cloud's protocol: the consumer's MNS SDK connection and the Query pool both verify
+    the engine's certificate against the connection's ca_bundle."""
+    from airflow_iprod.hooks.iproduction import IProductionHook
+    from airflow_iprod.triggers.mns_setup import notify_url, queue_address
+
+    monkeypatch.setenv(INTERVAL_ENV, "300")  # only the message can end the wait within the test
+    engine = make_engine(tls=True)
+    conn = make_conn(engine, "iprod_cb_tls", protocol="https", ca_bundle=str(engine.engine.ca_file))
+    hook = IProductionHook(conn, api="mts")
+    settings = hook.settings()
+    name = "cb-tls-" + uuid.uuid4().hex[:8]
+    queue_address(settings, name).sdk_queue().create(QueueMeta())  # over HTTPS, trusting the CA
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (30, 200, 30)).save(buf, "PNG")
+    engine.engine.objects.put_object("media", "cbt/tls.png", io.BytesIO(buf.getvalue()))  # setup only
+    job_id = hook.submit(
+        "ImageH2V",
+        input="oss://media/cbt/tls.png",
+        output="oss://media/cbt/tls-out.png",
+        notify_url=notify_url(settings, name),
+    )
+    before = queries(engine)
+    (event,) = await asyncio.wait_for(run_trigger(callback_trigger(job_id, conn, name)), 60)
+    assert event["status"] == "success"
+    assert queries(engine) - before == 1  # woken by the message, confirmed by one Query
+    assert engine.engine.stats.tls_connections == engine.engine.stats.connections
+
+
+def test_callback_mode_refuses_an_untrusted_certificate(make_engine, make_conn) -> None:
+    from mns.mns_exception import MNSClientNetworkException
+
+    from airflow_iprod.hooks.iproduction import IProductionHook
+    from airflow_iprod.triggers.mns_setup import queue_address
+
+    engine = make_engine(tls=True)
+    conn = make_conn(engine, "iprod_cb_untrusted", protocol="https")  # no ca_bundle
+    with pytest.raises(MNSClientNetworkException, match="CERTIFICATE_VERIFY_FAILED"):
+        queue_address(IProductionHook(conn).settings(), "any").sdk_queue().create(QueueMeta())
