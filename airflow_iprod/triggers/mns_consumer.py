@@ -8,8 +8,9 @@ waiting on that queue shares it.
 * A message for a job that this triggerer holds is kept (its receipt handle held) until a trigger
   confirmed the job's end, then deleted. A message for any other job is *released*: its visibility is
   changed to a short timeout, growing with its DequeueCount, so another triggerer sharing the queue can
-  take it and a message nobody waits for does not spin. Jobs confirmed here are remembered for a while,
-  so a late duplicate of their message is deleted.
+  take it and a message nobody waits for does not spin; after ``FOREIGN_DELIVERIES`` receptions it is
+  deleted. Jobs confirmed here are remembered for a while, so a late duplicate of their message is
+  deleted.
 * Deletes and releases run on a second SDK connection in one worker thread, never on the loop.
 * The thread stops when the last trigger stops watching (a triggerer shutting down cancels its
   triggers, which stop watching); it is a daemon, so a dead loop never keeps the process alive.
@@ -40,6 +41,10 @@ RECEIVE_BATCH = 16  # MNS's maximum per BatchReceiveMessage
 RECEIVE_WAIT_S = 10  # long-poll time; also how long a stopped consumer's thread may linger
 RELEASE_BASE_S = 1  # a released message is visible again after this, doubled per DequeueCount ...
 RELEASE_MAX_S = 60  # ... up to this
+# A message nobody here waits on, received this many times (about 2 minutes of releases), is deleted:
+# a job that ended before its task deferred, or whose trigger is gone, would otherwise circle until
+# the queue's retention ends. A trigger that still wanted it finds the end at its safety-net Query.
+FOREIGN_DELIVERIES = 8
 DONE_MEMORY = 10_000  # confirmed JobIds remembered, so a late duplicate of their message is deleted
 ERROR_BACKOFF_MAX_S = 30.0
 DEFAULT_CALLBACK_POLL_INTERVAL = 300.0
@@ -140,6 +145,7 @@ class MnsConsumer:
         self.received = 0  # messages received, for the logs, the tests and the benchmark
         self.deleted = 0
         self.released = 0
+        self.dropped = 0  # deleted after FOREIGN_DELIVERIES receptions with nobody waiting on them
         self._waiters: dict[str, set[asyncio.Event]] = {}
         self._held: dict[str, list[str]] = {}  # receipt handles of messages for held jobs
         self._done: collections.OrderedDict[str, None] = collections.OrderedDict()
@@ -205,6 +211,9 @@ class MnsConsumer:
                     hint.set()
             elif not self._waiters:  # the last long poll of a stopped consumer: hand it straight back
                 self._release(handle, RELEASE_BASE_S)
+            elif dequeue_count >= FOREIGN_DELIVERIES:  # offered long enough: nobody waits for it
+                self.dropped += 1
+                self._delete(handle)
             else:
                 self._release(handle, release_timeout(dequeue_count))
 

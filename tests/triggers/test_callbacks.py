@@ -12,6 +12,7 @@ SDKs, completion messages read by the shared consumer through ``aliyun-mns-sdk``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import uuid
@@ -143,6 +144,37 @@ async def test_a_message_for_an_unknown_job_is_released_not_deleted(
     again = await asyncio.to_thread(queue.receive_message, 30)
     assert mns_consumer.job_id_of(again.message_body) == "someone-elses-job"
     assert again.dequeue_count >= 2
+
+
+async def test_a_message_nobody_waits_for_is_deleted_after_a_few_deliveries(
+    make_engine, make_conn, monkeypatch
+) -> None:
+    """A job that ended before its task deferred leaves a message no trigger takes: it is released a
+    few times, then deleted, instead of circling until the queue's retention ends."""
+    monkeypatch.setenv(INTERVAL_ENV, "300")
+    monkeypatch.setattr(mns_consumer, "FOREIGN_DELIVERIES", 3)  # 1 s + 2 s of releases, not 2 minutes
+    handle = make_engine()
+    conn = make_conn(handle, "iprod_cb_orphan")
+    queue = make_queue(handle)
+    orphan = json.dumps({"JobId": "ended-before-deferring", "State": "Success", "Type": "IProduction"})
+    queue.send_message(Message(orphan))
+    waiting = asyncio.ensure_future(run_trigger(callback_trigger("still-running", conn, queue.queue_name)))
+    try:
+        for _ in range(300):
+            await asyncio.sleep(0.1)
+            consumers = mns_consumer._CONSUMERS.get(asyncio.get_running_loop(), {})
+            if any(c.dropped for c in consumers.values()):
+                break
+        (consumer,) = mns_consumer._CONSUMERS[asyncio.get_running_loop()].values()
+        await consumer.settled()
+        assert consumer.dropped == 1 and consumer.released == 2 and consumer.received == 3
+    finally:
+        waiting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiting
+    with pytest.raises(MNSServerException) as info:
+        queue.receive_message(0)
+    assert info.value.type == "MessageNotExist"
 
 
 async def test_callback_mode_over_the_engines_tls(make_engine, make_conn, monkeypatch) -> None:
