@@ -1,4 +1,4 @@
-"""HybridCaptionExtraction: caption OCR, re-read where unsure, then corrected from speech (English).
+"""HybridCaptionExtraction: caption OCR, re-read where unsure, then corrected from speech.
 
 JobParams: ``roi`` ([bx, by, bw, bh] normalised, default the bottom quarter), ``lang`` (``zh`` or
 ``en``, default ``zh``), ``fps`` (2..10, default 5), ``track`` (``main`` or absent), as documented.
@@ -8,37 +8,49 @@ Step 1 is CaptionExtraction's reading. Step 2: every cue whose mean recogniser c
 background and grain average out, the static caption does not) is recognised again and replaces the
 first reading only when the recogniser is more confident in it.
 
-Step 3, speech fusion, only for ``lang=en`` on a video with an audio track: the unsure cues' audio
-spans are decoded with the ASR algorithm's PocketSphinx set-up (same 16 kHz preparation and noise-floor
-trick). The OCR and ASR words are aligned by a word-level edit distance, and an OCR word is replaced
-by the ASR word aligned to it only when all of these hold:
+Step 3, speech fusion, for both languages on a video with an audio track that has unsure cues: the
+sound track is transcribed once by Whisper base (``_whisper``: the ASR algorithm's model, from the
+pinned wheels, temperature 0, so the same input gives the same text in every run), and each unsure
+cue gets the words whose middle falls within its span (plus ``AUDIO_PAD`` either side). Only the
+OCR's doubtful parts change, and only to a close heard reading; nothing is ever inserted or deleted
+on the recogniser's say-so, and the case and punctuation of the OCR text are kept.
 
-* the OCR word is doubtful: a character the recogniser read with confidence below ``CHAR_UNSURE``,
-  or a word missing from the CMU pronouncing dictionary that ships with PocketSphinx;
-* the ASR word is close in spelling: at most ``MAX_EDITS`` character edits (``MAX_EDITS_KNOWN`` if
-  the OCR word is itself in the dictionary: "jumps" must not become a misheard "jumped") and at most
-  ``MAX_EDIT_SHARE`` of the longer spelling (a dropped or misread letter, not a different word).
+* English: OCR and heard words are aligned by a word-level edit distance. An OCR word is replaced by
+  the heard word aligned to it only if the OCR word is doubtful (a character read with confidence
+  below ``CHAR_UNSURE``, or a word missing from the CMU pronouncing dictionary that ships with
+  PocketSphinx) and the heard word is close in spelling: at most ``MAX_EDITS`` character edits
+  (``MAX_EDITS_KNOWN`` if the OCR word is itself in the dictionary: "jumps" must not become a
+  misheard "jumped") and at most ``MAX_EDIT_SHARE`` of the longer spelling; and a neighbouring OCR
+  word equals the heard word next to it (Whisper sometimes mishears a whole line: "She wrote three
+  long leters" heard as "She'll be free on later" must not give "later").
+* Chinese (Whisper's traditional characters converted to simplified first): OCR and heard
+  characters are aligned one to one. An OCR character is replaced only if it was read with
+  confidence below ``CHAR_UNSURE`` (a cue whose character confidences are unknown is left alone),
+  the heard character aligned to it is a different Chinese character, and its neighbours on both
+  sides agree exactly with the heard ones (at a line end, the two on its inner side): a swap inside
+  a stretch both read alike. Homophones are the risk Whisper brings; the confidence rule and the
+  anchoring keep it to characters the OCR itself doubts.
 
-Words are never inserted or deleted on the recogniser's say-so, confident dictionary words are never
-touched, and the case and punctuation of the OCR word are kept. Limits: PocketSphinx gets roughly a
-third of words wrong on synthetic speech, so many unsure words find no close ASR word and stay as
-read; a word the OCR dropped entirely (e.g. a one-letter "A") is not restored; homophones are only
-a risk for doubtful words. ``zh`` stays OCR only: there is no offline Chinese recogniser among the
-installed packages. A video without audio is OCR only as well.
+Limits: on synthetic (espeak) narration Whisper gets a good share of words or characters wrong, so
+many doubtful ones find no matching reading and stay as read; a word or character the OCR dropped is
+not restored, nor a cue the OCR lost. A video without audio is OCR only.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from airflow_iprod.local.algorithms import _whisper
 from airflow_iprod.local.algorithms._caption_ocr import CaptionOcr
 from airflow_iprod.local.algorithms._caption_tracks import Track
 from airflow_iprod.local.algorithms._captions import (
     clean_text,
+    is_cjk,
     levenshtein,
     roi_pixels,
     sample_frames,
@@ -139,7 +151,7 @@ def reread_unsure(
     return improved, confs
 
 
-# ---------------------------------------------------------------- speech fusion (English)
+# ---------------------------------------------------------------- speech fusion
 @functools.cache
 def _dictionary() -> frozenset[str]:
     """Spellings in the CMU pronouncing dictionary inside the pocketsphinx wheel (lower case)."""
@@ -164,23 +176,30 @@ def has_audio(path: Path) -> bool:
         return False
 
 
-def align(ocr: list[str], asr: list[str]) -> list[int | None]:
+def align(ocr: list[str], asr: list[str], char_cost: bool = True) -> list[int | None]:
     """For each OCR word, the index of the ASR word it lines up with (None: inserted by the OCR).
 
     Word-level edit distance where substituting costs the normalised character distance, so that
-    "lease"/"please" pair up and unrelated words rather become an insertion plus a deletion."""
+    "lease"/"please" pair up and unrelated words rather become an insertion plus a deletion. With
+    ``char_cost=False`` (single Chinese characters) a substitution costs 1 like a gap does."""
+
+    def sub_cost(a: str, b: str) -> float:
+        if not char_cost:
+            return 0.0 if a == b else 0.5  # doubled below: 1, as an insertion or a deletion
+        return levenshtein(a, b) / max(len(a), len(b), 1)
+
     n, m = len(ocr), len(asr)
     cost = np.zeros((n + 1, m + 1))
     cost[:, 0] = np.arange(n + 1)
     cost[0, :] = np.arange(m + 1)
     for i in range(1, n + 1):
         for j in range(1, m + 1):
-            sub = levenshtein(ocr[i - 1], asr[j - 1]) / max(len(ocr[i - 1]), len(asr[j - 1]), 1)
+            sub = sub_cost(ocr[i - 1], asr[j - 1])
             cost[i, j] = min(cost[i - 1, j] + 1, cost[i, j - 1] + 1, cost[i - 1, j - 1] + 2 * sub)
     pairs: list[int | None] = [None] * n
     i, j = n, m
     while i > 0 and j > 0:
-        sub = levenshtein(ocr[i - 1], asr[j - 1]) / max(len(ocr[i - 1]), len(asr[j - 1]), 1)
+        sub = sub_cost(ocr[i - 1], asr[j - 1])
         if np.isclose(cost[i, j], cost[i - 1, j - 1] + 2 * sub):
             pairs[i - 1] = j - 1
             i, j = i - 1, j - 1
@@ -228,29 +247,78 @@ def fuse_line(text: str, confs: CharConfs, heard: list[str]) -> tuple[str, int]:
         # Share of the longer spelling: a letter lost from a short word ("he" for "the") is one edit in three.
         if not doubtful or edits > MAX_EDITS or edits > MAX_EDIT_SHARE * max(len(key), len(candidate)):
             continue
+        # Whisper may mishear a whole line ("She wrote three long leters" heard as "She'll be free on
+        # later"): a word changes only next to a word that both read alike.
+        if not (_anchored(pairs, keys, heard, k, -1) or _anchored(pairs, keys, heard, k, 1)):
+            continue
         tokens[k] = m.group(1) + _restyle(candidate, m.group(2)) + m.group(3)
         changed += 1
     return " ".join(tokens), changed
 
 
-def fuse_speech(ctx: JobContext, tracks: list[Track], confs: dict[int, CharConfs]) -> int:
-    """Decode the audio of each unsure cue and correct its doubtful words; returns words changed."""
-    from airflow_iprod.local.algorithms import asr
+def _anchored(pairs: list[int | None], ocr: Sequence[str], asr: Sequence[str], k: int, step: int) -> bool:
+    """Whether OCR word or character ``k + step`` lines up, exactly, with the heard one next to the one
+    ``k`` lines up with."""
+    i, j = k + step, pairs[k]
+    return j is not None and 0 <= i < len(ocr) and pairs[i] == j + step and ocr[i] == asr[j + step]
+
+
+def fuse_chars(text: str, confs: CharConfs, heard: str) -> tuple[str, int]:
+    """Correct doubtful Chinese characters of one OCR line from the characters heard over it.
+
+    A character changes only if the recogniser read it with confidence below ``CHAR_UNSURE``, the
+    character-level alignment pairs it with a different Chinese character, and its neighbours on both
+    sides agree exactly with the heard ones around that character (at a line end, the two characters
+    on its inner side): one character swapped in a stretch both read alike, never one inserted or
+    deleted."""
+    if not heard or not text or not confs:
+        return text, 0
+    pairs = align(list(text), list(heard), char_cost=False)
+    out = list(text)
+    changed = 0
+    for k, j in enumerate(pairs):
+        if j is None or text[k] == heard[j] or confs[k] >= CHAR_UNSURE:
+            continue
+        if not (is_cjk(text[k]) and is_cjk(heard[j])):
+            continue
+        before, after = (_anchored(pairs, text, heard, k, step) for step in (-1, 1))
+        # At a line end (the heard span may run into the next cue's words): two agreeing characters.
+        if k == 0:
+            before = after and _anchored(pairs, text, heard, k + 1, +1)
+        if k == len(text) - 1:
+            after = before and _anchored(pairs, text, heard, k - 1, -1)
+        if before and after:
+            out[k] = heard[j]
+            changed += 1
+    return "".join(out), changed
+
+
+def _heard_over(words: list[_whisper.Sentence], start: float, end: float) -> list[str]:
+    """The words whose middle falls within [start, end]."""
+    return [w.text for w in words if start <= (w.start + w.end) / 2 <= end]
+
+
+def _english_words(words: list[str]) -> list[str]:
+    """Whisper's words as lower-case spellings without punctuation ("Friday," -> "friday")."""
+    return [w for w in (re.sub(r"[^\w']", "", word).lower() for word in words) if w]
+
+
+def fuse_speech(ctx: JobContext, tracks: list[Track], confs: dict[int, CharConfs], lang: str) -> int:
+    """Transcribe the sound track with Whisper and correct each unsure cue's doubtful words
+    (English) or characters (Chinese) from what was said over it; returns how many were changed."""
     from airflow_iprod.local.algorithms._audio_decode import load_mono
 
-    audio = load_mono(ctx.input_path, asr.RATE)
-    pcm = asr.to_pcm16(asr.prepare(audio))  # whole-track normalisation plus the faint noise floor
-    decoder = asr._decoder()
+    audio = load_mono(ctx.input_path, _whisper.RATE)
+    heard = _whisper.transcribe_words(audio, lang, ctx.threads)
     changed = 0
     for i, char_confs in confs.items():
         tr = tracks[i]
-        a = max(0, round((tr.start - AUDIO_PAD) * asr.RATE))
-        b = min(len(pcm), round((tr.last + AUDIO_PAD) * asr.RATE))
-        words: list[str] = []
-        for s, e in asr.utterances(pcm[a:b]):
-            words += [w.text.lower() for w in asr.decode(decoder, pcm[a + s : a + e], (a + s) / asr.RATE)]
-        text, n = fuse_line(tr.text, char_confs, words)
-        ctx.log(f"cue at {tr.start:.2f} s: OCR {tr.text!r}, heard {' '.join(words)!r}, {n} word(s) corrected")
+        words = _heard_over(heard, tr.start - AUDIO_PAD, tr.last + AUDIO_PAD)
+        if lang == "en":
+            text, n = fuse_line(tr.text, char_confs, _english_words(words))
+        else:
+            text, n = fuse_chars(tr.text, char_confs, "".join(ch for ch in "".join(words) if is_cjk(ch)))
+        ctx.log(f"cue at {tr.start:.2f} s: OCR {tr.text!r}, heard {' '.join(words)!r}, {n} corrected")
         if n:
             tr.votes = {text: max(tr.votes.values())}
             changed += n
@@ -265,8 +333,9 @@ def run(ctx: JobContext) -> AlgorithmResult:
     tracks, _ = read_captions(ctx, fps, box, LANGS[lang], ctx.params.get("track") == "main")
     improved, confs = reread_unsure(ctx, tracks, fps, box, LANGS[lang])
     ctx.log(f"{improved} unsure cue(s) read better over their whole span")
-    if lang == "en" and confs and has_audio(ctx.input_path):
-        ctx.log(f"{fuse_speech(ctx, tracks, confs)} word(s) corrected from speech")
+    if confs and has_audio(ctx.input_path):
+        unit = "word(s)" if lang == "en" else "character(s)"
+        ctx.log(f"{fuse_speech(ctx, tracks, confs, lang)} {unit} corrected from speech")
     target = ctx.new_output(ext=".srt")
     write_srt(to_cues(tracks, fps), target.path)
     return AlgorithmResult(outputs=[target], result={})
