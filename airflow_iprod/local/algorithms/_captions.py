@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from airflow_iprod.local.algorithms._caption_ocr import CaptionOcr
+from airflow_iprod.local.algorithms._caption_ocr import SMALL_LINE, ZOOM_RETRY, CaptionOcr, det_scale
 from airflow_iprod.local.algorithms.base import AlgorithmError
 
 MIN_LINE_SCORE = 0.75  # recogniser confidence below this is background clutter, not a caption
@@ -245,6 +245,15 @@ class CaptionReader:
                     kept.append(old)
             else:
                 fresh.append(Line(box, edges=_cut(edges, box)))
+        if not fresh and new_static:
+            # New static structure (a caption appearing) and the detector found nothing new: small
+            # text over busy texture is missed at the usual scale, so look again, closer, for small
+            # lines only (larger ones the first look finds, and finds cut the same way each time).
+            self.stats.detections += 1
+            small = SMALL_LINE / det_scale(crop)
+            for box in self.ocr.detect(crop, zoom=ZOOM_RETRY):
+                if box[3] - box[1] < small and not any(_overlaps(box, ln.box) for ln in kept):
+                    fresh.append(Line(box, edges=_cut(edges, box)))
         gone = [ln for ln in self._lines if ln not in kept]
         self._recognize([ln for ln in gone if not ln.done])
         backdated = []
@@ -292,9 +301,11 @@ class CaptionReader:
         x0, y0, x1, y1 = line.box[0], line.box[1] - top, line.box[2], line.box[3] - top
         boxes = [(x0, y0, x1, y1)]
         self.stats.detections += 1
+        # Small text is found reliably only closer up (see ``ZOOM_RETRY``); a band is only a few rows.
+        zoom = ZOOM_RETRY if line.height * det_scale(band) < SMALL_LINE else 1.0
         found = [
             b
-            for b in self.ocr.detect(band)
+            for b in self.ocr.detect(band, zoom=zoom)
             if min(b[3], y1) - max(b[1], y0) >= 0.5 * min(y1 - y0, b[3] - b[1])
             and min(b[2], x1) - max(b[0], x0) > 0
         ]
@@ -347,6 +358,10 @@ def _outside(shape: tuple[int, ...], lines: list[Line]) -> np.ndarray:
 def _cut(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     x0, y0, x1, y1 = box
     return image[y0:y1, x0:x1]
+
+
+def _overlaps(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
 
 
 def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
