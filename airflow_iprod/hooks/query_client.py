@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import inspect
 import json
-import re
 import ssl
 import weakref
 from typing import Any
@@ -196,12 +194,26 @@ def _credential_client(settings: ClientSettings) -> Any:
 @functools.cache
 def _documented_keys(version: str) -> frozenset[str]:
     """The top-level fields of the SDK's Query response model: what a caller of the SDK would see (the
-    model drops the rest), taken once from the model itself instead of converting every answer."""
+    model drops the rest), taken once from the model itself instead of converting every answer.
+
+    Every attribute of an empty model is set to a probe and the model's own ``to_map`` names the wire
+    key of each (a probe answers ``to_map`` and iteration as a nested model or a list of them would)."""
     if version == "2020-11-09":
         from alibabacloud_ice20201109.models import QueryIProductionJobResponseBody as Body
     else:
         from alibabacloud_mts20140618.models import QueryIProductionJobResponseBody as Body
-    return frozenset(re.findall(r"m\.get\('(\w+)'\)", inspect.getsource(Body.from_map)))
+    body = Body()
+    for name in list(vars(body)):
+        setattr(body, name, _Probe())
+    return frozenset(body.to_map())
+
+
+class _Probe:
+    def to_map(self) -> dict[str, Any]:
+        return {}
+
+    def __iter__(self) -> Any:
+        return iter(())
 
 
 def _json(raw: bytes) -> dict[str, Any]:
