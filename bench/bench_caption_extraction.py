@@ -7,12 +7,16 @@ Run by hand:
 * ``.venv/bin/python bench/bench_caption_extraction.py matrix [--cells pairwise|full] [--out FILE]``:
   renders each cell of ``tests/mediagen/caption_matrix`` and scores the SRT cell by cell (CER, lost and
   spurious cues, timing); prints and writes (default ``bench/caption_results.md``) the worst cell per
-  axis value, the failing cells and the worst cell overall.
+  axis value, the failing cells and the worst cell overall. ``--shard K/N --dump FILE`` runs every N-th
+  cell from the K-th and keeps its per-cell results; ``merge FILE... [--out FILE]`` reports the shards
+  as one run (shards run side by side as separate processes).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import statistics
 import sys
 import tempfile
@@ -84,8 +88,10 @@ def passes(cell: caption_matrix.Cell, s: Score) -> bool:
     return s.cer <= BARS[cell.lang] and not s.lost and not s.spurious and s.timing_ok(caption_matrix.FPS)
 
 
-def matrix(which: str, out: Path) -> None:
-    cells = caption_matrix.full() if which == "full" else list(caption_matrix.PAIRWISE)
+def matrix(which: str, out: Path, shard: tuple[int, int] = (1, 1), dump: Path | None = None) -> None:
+    everything = caption_matrix.full() if which == "full" else list(caption_matrix.PAIRWISE)
+    k, n_shards = shard
+    cells = everything[k - 1 :: n_shards]
     work = Path(tempfile.mkdtemp(prefix="bench-caption-matrix-"))
     results: list[tuple[caption_matrix.Cell, Score, float, float]] = []
     for n, cell in enumerate(cells, 1):
@@ -101,8 +107,27 @@ def matrix(which: str, out: Path) -> None:
             print(f"      lost {s.lost} spurious {s.spurious}", flush=True)
         clip.path.unlink()
         # Rewritten after every cell: a run stopped part way still leaves its figures.
-        out.write_text(report(which, len(cells), results), encoding="utf-8")
-    print(report(which, len(cells), results))
+        out.write_text(report(which, len(everything), results), encoding="utf-8")
+        if dump is not None:
+            dump.write_text(json.dumps([_row(*r) for r in results]), encoding="utf-8")
+    print(report(which, len(everything), results))
+
+
+def _row(cell: caption_matrix.Cell, s: Score, took: float, seconds: float) -> dict:
+    score_row = dataclasses.asdict(s)
+    return {"cell": dataclasses.asdict(cell), "score": score_row, "took": took, "seconds": seconds}
+
+
+def merge(which: str, dumps: list[Path], out: Path) -> None:
+    """One report from the per-cell results of shards run side by side (``--shard K/N --dump FILE``)."""
+    results = [
+        (caption_matrix.Cell(**row["cell"]), Score(**row["score"]), row["took"], row["seconds"])
+        for dump in dumps
+        for row in json.loads(dump.read_text(encoding="utf-8"))
+    ]
+    total = len(caption_matrix.full() if which == "full" else caption_matrix.PAIRWISE)
+    out.write_text(report(which, total, results), encoding="utf-8")
+    print(report(which, total, results))
 
 
 def report(which: str, total: int, results: list[tuple[caption_matrix.Cell, Score, float, float]]) -> str:
@@ -142,14 +167,22 @@ def report(which: str, total: int, results: list[tuple[caption_matrix.Cell, Scor
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["speed", "matrix"], nargs="?", default="speed")
+    parser.add_argument("what", choices=["speed", "matrix", "merge"], nargs="?", default="speed")
     parser.add_argument("--cells", choices=["pairwise", "full"], default="full")
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("caption_results.md"))
+    parser.add_argument("--shard", default="1/1", help="K/N: run every N-th cell from the K-th (matrix)")
+    parser.add_argument("--dump", type=Path, help="write the per-cell results here as JSON (matrix)")
+    parser.add_argument("dumps", type=Path, nargs="*", help="the shards' --dump files (merge)")
     args = parser.parse_args()
     if args.what == "speed":
         speed()
+    elif args.what == "merge":
+        merge(args.cells, args.dumps, args.out)
     else:
-        matrix(args.cells, args.out)
+        k, n = (int(x) for x in args.shard.split("/"))
+        if not 1 <= k <= n:
+            parser.error(f"--shard {args.shard}: K/N with 1 <= K <= N required")
+        matrix(args.cells, args.out, (k, n), args.dump)
 
 
 if __name__ == "__main__":

@@ -128,3 +128,34 @@ def test_models_come_from_the_rapidocr_wheel() -> None:
     root = Path(rapidocr.__file__).resolve().parent
     for path in _caption_ocr.model_paths().values():
         assert path.is_file() and root in path.parents
+
+
+def test_detector_zoom_finds_the_same_line_in_crop_pixels() -> None:
+    # ``detect`` scales the crop itself (zoom 2 is the retry for small text); boxes come back in the
+    # crop's own pixels whatever the zoom, so lines found either way can be matched with each other.
+    import cv2
+    import numpy as np
+
+    crop = np.full((90, 640, 3), 60, np.uint8)
+    cv2.putText(crop, "Seven engineers measured it", (120, 55), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (255,) * 3, 2)
+    ocr = _caption_ocr.CaptionOcr()
+    (near,) = ocr.detect(crop)
+    (far,) = ocr.detect(crop, zoom=_caption_ocr.ZOOM_RETRY)
+    (x, y, w, h) = cv2.boundingRect(cv2.findNonZero((crop[..., 0] > 128).astype(np.uint8)))
+    for box in (near, far):  # each holds the drawn text, in crop pixels (not twice them)
+        assert box[0] <= x and box[1] <= y and box[2] >= x + w and box[3] >= y + h, (box, (x, y, w, h))
+        assert box[2] - box[0] <= w + h and box[3] - box[1] <= 3 * h, (box, (x, y, w, h))
+    assert _captions._iou(near, far) >= 0.5, (near, far)
+
+
+def test_onnxruntime_threads_sleep_when_idle() -> None:
+    # Spinning idle threads did no work but cost half the CPU of the model runs; the patch that turns
+    # it off for our sessions must not leak into rapidocr for anyone else.
+    from rapidocr.inference_engine.onnxruntime.main import OrtInferSession
+
+    before = OrtInferSession._init_sess_opts
+    ocr = _caption_ocr.CaptionOcr()
+    for stage in (ocr._det, ocr._rec):
+        options = stage.session.session.get_session_options()
+        assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert OrtInferSession._init_sess_opts is before
