@@ -333,7 +333,9 @@ def run(ctx: JobContext) -> AlgorithmResult:
     tracks, _ = read_captions(ctx, fps, box, LANGS[lang], ctx.params.get("track") == "main")
     improved, confs = reread_unsure(ctx, tracks, fps, box, LANGS[lang])
     ctx.log(f"{improved} unsure cue(s) read better over their whole span")
-    if confs and has_audio(ctx.input_path):
+    # Chinese corrects only characters with a known confidence: without any, nothing to hear for.
+    wanted = lang == "en" or any(c is not None for c in confs.values())
+    if confs and wanted and has_audio(ctx.input_path):
         unit = "word(s)" if lang == "en" else "character(s)"
         ctx.log(f"{fuse_speech(ctx, tracks, confs, lang)} {unit} corrected from speech")
     target = ctx.new_output(ext=".srt")
