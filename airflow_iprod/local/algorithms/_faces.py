@@ -2,13 +2,14 @@
 
 Faces are found by MediaPipe's BlazeFace detectors (``_blazeface``: models from a pinned wheel, run by
 OpenCV's DNN module). They find frontal faces, three-quarter profiles and tilted heads, which the LBP
-cascade this replaced did not. BlazeFace wants a face to fill a good share of its small input (128 or
-192 px), so a full scan covers the image (downscaled to ANALYSIS_SIDE) with a pyramid of overlapping
-tiles: short-range tiles of 96 px for faces from MIN_FACE (24 px) up, full-range tiles of 192, 384...
-px for larger ones. Every candidate is then looked at again centred in a square of 3x its size (the
-short-range model's best scale) and kept only if found there again with a score >= CONFIRM_SCORE: on
-the pairwise cover of the face matrix (``tests/mediagen/faces.py``) this took false hits from 58 to 0
-and kept 43 of the 49 faces found; over the full matrix: recall 0.740, 30 false hits in 960 frames.
+cascade this replaced did not. BlazeFace wants a face to fill a good share of its input, so a full scan
+covers the image (downscaled to ANALYSIS_SIDE) with a pyramid of overlapping tiles of the back-camera
+model (256 px input): tiles of 256 px for faces from MIN_FACE (24 px) up, then 512, ... px for larger
+ones; the 256 px level is run again on the mirror image. Every candidate is looked at again centred in
+a square of a few times its size and kept only if found there again with a score >= CONFIRM_SCORE.
+On the CI cells of the face matrix (``tests/mediagen/faces.py``, 84 faces) this finds 74 with no false
+hit, where the earlier short-range 96 px + full-range 192 px tiles found 59 (the back-camera tiles
+alone 71; adding rotated +-25 degree copies instead of the mirror found 75 at twice the cost).
 
 Video uses ``FaceTracker``: full scans every 2 s and, in between, one short-range run around each
 tracked face (``FrameFaces.near``). Measured recall, false hits and cost: bench/face_results.md.
@@ -25,7 +26,9 @@ from airflow_iprod.local.algorithms import _blazeface
 
 ANALYSIS_SIDE = 640  # long side of the image searched: faces >= MIN_FACE px at this scale are found
 MIN_FACE = 24  # smallest face side at the analysis scale, pixels
-PASSES = [("short", 96), ("full", 192)]  # model, smallest tile side (the full-range one doubles up)
+SCAN_MODEL = "back"  # BlazeFace back-camera model (256 px input) for every tile of the scan
+TILE = 256  # smallest tile side, analysis pixels: a 24 px face is ~1/10 of it, the model's smallest
+CONFIRM = [("short", 3.0), ("back", 5.0)]  # second look: model, square side x the candidate's size
 CONFIRM_SCORE = 0.7  # on the face matrix, 0.6 let 11 false hits through where 0.7 let none
 TILE_OVERLAP = 0.25  # share of a tile its neighbours also scan: a face up to this size is whole in one
 NEAR_CONTEXT = 3.0  # side of the square a tracked face is re-found in, x its size (short-range model)
@@ -110,54 +113,69 @@ class FrameFaces:
             else bgr
         )
 
-    def _tile(self, x0: int, y0: int, side: int, kind: str) -> list[Face]:
+    def _tile(self, x0: int, y0: int, side: int, kind: str, img: np.ndarray | None = None) -> list[Face]:
         return [
             Face(d.x + x0, d.y + y0, d.w, d.h, d.score)
-            for d in _blazeface.detect_square(_square(self.small, x0, y0, side), kind)
+            for d in _blazeface.detect_square(_square(self.small if img is None else img, x0, y0, side), kind)
         ]
 
     def full(self) -> list[Face]:
-        """Every face (image coordinates, largest first).
+        """Every face (image coordinates, largest first): the pyramid scan of the image, then the
+        small-face level again on its mirror image (a second look at turned and tilted heads: on the CI
+        cells it found 3 more faces, rotated +-25 degree copies 4 more at twice its cost)."""
+        found = self._scan(self.small, grow=True)
+        mirror = np.ascontiguousarray(self.small[:, ::-1])
+        w = self.small.shape[1]
+        found += [Face(w - f.x - f.w, f.y, f.w, f.h, f.score) for f in self._scan(mirror, grow=False)]
+        return sorted((f.scaled(1 / self.scale) for f in _merge(found)), key=lambda f: -f.w * f.h)
+
+    def _scan(self, img: np.ndarray, *, grow: bool) -> list[Face]:
+        """Confirmed faces in ``img`` (analysis pixels).
 
         BlazeFace finds faces from ~1/10 of its input up; a face of MIN_FACE px needs a tile not much
         larger than the model's input. So the image is scanned as a pyramid of overlapping square tiles,
-        each level's tiles twice the side of the last, up to one square holding the whole image; a
-        level keeps the faces small enough to be whole in one of its tiles (larger ones are the next
-        level's), and a face a tile edge cuts is left to the tile that holds it whole.
+        each level's tiles twice the side of the last, up to one square holding the whole image
+        (``grow``; else the first level only); a level keeps the faces small enough to be whole in one
+        of its tiles (larger ones are the next level's), and a face a tile edge cuts is left to the
+        tile that holds it whole.
         """
-        h, w = self.small.shape[:2]
+        h, w = img.shape[:2]
         cands: list[Face] = []
-        for kind, side in PASSES:
-            while True:
-                last = side >= max(w, h)
-                for y0 in _starts(h, side):
-                    for x0 in _starts(w, side):
-                        for f in self._tile(x0, y0, side, kind):
-                            whole = (
-                                (f.x > x0 + 1 or x0 <= 0)
-                                and (f.y > y0 + 1 or y0 <= 0)
-                                and (f.x + f.w < x0 + side - 1 or x0 + side >= w)
-                                and (f.y + f.h < y0 + side - 1 or y0 + side >= h)
-                            )
-                            if last or (whole and f.w <= side * TILE_OVERLAP * 1.5):
-                                cands.append(f)
-                if last or kind == "short":
-                    break
-                side *= 2
-        found = [g for f in _merge(cands) if (g := self._confirm(f)) is not None]
-        return sorted((f.scaled(1 / self.scale) for f in _merge(found)), key=lambda f: -f.w * f.h)
+        side = TILE
+        while True:
+            last = side >= max(w, h)
+            for y0 in _starts(h, side):
+                for x0 in _starts(w, side):
+                    for f in self._tile(x0, y0, side, SCAN_MODEL, img):
+                        whole = (
+                            (f.x > x0 + 1 or x0 <= 0)
+                            and (f.y > y0 + 1 or y0 <= 0)
+                            and (f.x + f.w < x0 + side - 1 or x0 + side >= w)
+                            and (f.y + f.h < y0 + side - 1 or y0 + side >= h)
+                        )
+                        if last or (whole and f.w <= side * TILE_OVERLAP * 1.5):
+                            cands.append(f)
+            if last or not grow:
+                break
+            side *= 2
+        return _merge([g for f in _merge(cands) if (g := self._confirm(f, img)) is not None])
 
-    def _confirm(self, f: Face) -> Face | None:
-        """``f`` looked at again, centred in a square of NEAR_CONTEXT x its size (the short-range
-        model's best scale): a real face is found there again, most texture that fooled one tile is not."""
-        side = round(max(f.w, f.h) * NEAR_CONTEXT)
-        x0, y0 = round(f.cx - side / 2), round(f.cy - side / 2)
-        again = [
-            g
-            for g in self._tile(x0, y0, side, "short")
-            if g.score >= CONFIRM_SCORE and _inside(g, f) and 0.6 < g.w / f.w < 1.6
-        ]
-        return max(again, key=lambda g: g.score) if again else None
+    def _confirm(self, f: Face, img: np.ndarray) -> Face | None:
+        """``f`` looked at again, centred in a square of a few times its size: a real face is found
+        there again with a score >= CONFIRM_SCORE, most texture that fooled one tile is not. The
+        short-range model at 3x (its best scale) is asked first, the back-camera model at 5x (it
+        sees small grey and turned faces the short-range one does not) when that fails."""
+        for kind, context in CONFIRM:
+            side = round(max(f.w, f.h) * context)
+            x0, y0 = round(f.cx - side / 2), round(f.cy - side / 2)
+            again = [
+                g
+                for g in self._tile(x0, y0, side, kind, img)
+                if g.score >= CONFIRM_SCORE and _inside(g, f) and 0.6 < g.w / f.w < 1.6
+            ]
+            if again:
+                return max(again, key=lambda g: g.score)
+        return None
 
     def near(self, face: Face, *, margin: float = NEAR_MARGIN) -> Face | None:
         """``face`` (image coordinates, e.g. from an earlier frame) re-found in this frame, or None:

@@ -19,24 +19,22 @@ from tests.mediagen import faces
 
 RECALL_BAR = 0.75
 
-# Measured misses (seed 0): found/faces. Tight grey LFW crops (no hair or neck around the face) and
-# tilted or mirrored three-quarter profiles on busy backgrounds are what BlazeFace still misses.
+# Measured misses (seed 0): found/faces. What BlazeFace still misses are the tight grey LFW crops (no
+# hair or neck around the face) at 24-32 px, tilted, mirrored or on busy backgrounds. Cells that left
+# this list when the scan moved to the back-camera model with a mirrored second pass (before -> after):
+# lfw-32px-tilt+25-x1-gravel 0/1 -> 1/1, camera-72px-mirror-x4-gravel 2/4 -> 4/4, camera-48px-tilt-25-
+# x1-cat 0/1 -> 1/1, lfw-48px-mirror-x4-flat 2/4 -> 4/4, camera-32px-upright-x1-coffee 0/1 -> 1/1,
+# camera-24px-tilt-25-x4-coffee 0/4 -> 4/4, camera-48px-mirror-x4-gravel 0/4 -> 4/4.
 BELOW_BAR = {
-    "lfw-32px-tilt+25-x1-gravel": "0/1",
-    "camera-72px-mirror-x4-gravel": "2/4",
-    "camera-48px-tilt-25-x1-cat": "0/1",
     "lfw-24px-tilt-25-x4-coffee": "0/4",
-    "lfw-48px-mirror-x4-flat": "2/4",
-    "lfw-32px-mirror-x4-cat": "2/4",
-    "camera-32px-upright-x1-coffee": "0/1",
+    "lfw-32px-mirror-x4-cat": "1/4",  # 2/4 with the short-range tiles before
     "lfw-24px-tilt+25-x1-gravel": "0/1",
-    # worst cells of the full matrix (0 faces found over both seeds of bench_face_beauty --matrix)
-    "camera-24px-tilt-25-x4-coffee": "0/4",
-    "camera-48px-mirror-x4-gravel": "0/4",
+    # a worst cell of the full matrix (0 faces found over both seeds of bench_face_beauty --matrix)
     "lfw-24px-upright-x1-flat": "0/1",
 }
 
-# The full matrix's worst cells: a small tilted profile, a mirrored profile on gravel, a tiny LFW crop.
+# The full matrix's worst cells before the back-camera scan: a small tilted profile, a mirrored profile
+# on gravel, a tiny LFW crop.
 WORST = [
     faces.Cell("camera", 24, "tilt-25", 4, "coffee"),
     faces.Cell("camera", 48, "mirror", 4, "gravel"),
