@@ -1,7 +1,11 @@
 """Beats, bar lines (downbeats) and meter of music, shared by AudioBeatDetection and MusicSegmentDetect.
 
-Beats: librosa's onset envelope and dynamic-programming tracker, then extended at both ends (the tracker
-trims weak beats at the edges, which real songs with a soft intro still have). Downbeats: each beat gets
+Beats: librosa's onset envelope and dynamic-programming tracker, run at the metrical levels related to
+its tempo estimate that the envelope really repeats at; the level chosen is the one a drummer counts
+(every pulse accented, subdivisions weaker), climbing from a subdivision to the beat when the
+kick/bass band accents only every 2nd or 3rd pulse of it. The beats are then re-walked at both ends
+(the tracker trims weak beats at the edges, which real songs with a soft intro still have, and bends
+its last beats towards the last onset). Downbeats: each beat gets
 a "bar starts here" strength from the harmonic change around it (chords mostly change at bar lines) and
 its low-frequency accent (kick and bass land on the one); the meter (3 or 4 beats) and the phase are
 the ones whose comb over that strength stands out most, and a Viterbi pass over bar positions lets the
@@ -42,6 +46,26 @@ class Rhythm:
         return self.beat_times[self.downbeat_index]
 
 
+def _trim_unsteady_ends(beats: np.ndarray) -> np.ndarray:
+    """Drop beats at either end whose gap to the next one is off the median period by over 8%.
+
+    At the end of a piece (a last chord ringing on, no more drums) the tracker, bound to reach the
+    last onset, squeezes or stretches its final beats; ``_extend_edges`` then re-walks that stretch
+    at the song's own period.
+    """
+    if beats.size < 6:
+        return beats
+    gaps = np.diff(beats).astype(float)
+    period = float(np.median(gaps))
+    steady = np.abs(gaps - period) <= 0.08 * period
+    lo, hi = 0, gaps.size
+    while lo < hi and not steady[lo]:
+        lo += 1
+    while hi > lo and not steady[hi - 1]:
+        hi -= 1
+    return beats[lo : hi + 1] if hi - lo >= 3 else beats
+
+
 def _extend_edges(env: np.ndarray, beats: np.ndarray, floor: float) -> np.ndarray:
     """Add beats before the first / after the last tracked one while the envelope still pulses there."""
     if beats.size < 4:
@@ -68,11 +92,26 @@ def _extend_edges(env: np.ndarray, beats: np.ndarray, floor: float) -> np.ndarra
 
 
 # Metrical levels tried around librosa's tempo estimate (which leans to 120 BPM and so picks the
-# eighth note of slow songs and the half note of fast ones, and a dotted level in 6/8).
-_LEVELS = (1 / 3, 1 / 2, 2 / 3, 1.0, 3 / 2, 2.0, 3.0)
+# eighth note of slow songs and the half note of fast ones, and a dotted level in 6/8). 3/4 and 4/3
+# reach the dotted-quarter beat of 6/8 from an estimate of four eighths (a half-bar-and-an-eighth
+# pulse that the bass and broken chords of compound time often make the strongest periodicity).
+_LEVELS = (1 / 3, 1 / 2, 2 / 3, 3 / 4, 1.0, 4 / 3, 3 / 2, 2.0, 3.0)
 # 200 BPM and up is a double-time count of a song nearer 100 (a tempo prior helped there but lost more
 # cells at 60 BPM than it won)
 MIN_BPM, MAX_BPM = 50.0, 200.0
+# A level is only tried if the onset envelope really repeats at its period: its autocorrelation
+# (tempogram) there at least this share of that at librosa's estimate. The tracker follows any tempo
+# it is given, and an off-grid track can look evenly accented to ``level_score``.
+MIN_SALIENCE = 0.5
+# A level is a subdivision of the beat when nothing sounds between its pulses (the mix's accent
+# halfway or a third of the way between them under EMPTY x its pulses': it is the fastest pulse in the
+# music) and, grouping its pulses in 2s (or 3s), the kick/bass band accents one pulse of each group
+# only (the others below LOW x it) and the mix as a whole does too (the others below MIX x). The mix
+# bar is looser for 3s: broken chords and hats on every eighth of 6/8 keep the eighths nearly level in
+# the mix, where only the low band still tells. A real beat is nearly always divided by something
+# (hats, strums, a walking line), and a 4/4 beat with the kick on 1 and 3 only keeps a backbeat.
+EMPTY = 0.06
+_SUBDIVISION = {2: (0.6, 0.65), 3: (0.3, 0.8)}  # k: (LOW, MIX)
 
 
 def _accent_at(accent: np.ndarray, positions: np.ndarray) -> np.ndarray:
@@ -128,33 +167,92 @@ def accent_envelopes(y: np.ndarray, sr: int) -> tuple[np.ndarray, list[np.ndarra
     return env, [env, low]
 
 
+def _group_contrast(env: np.ndarray, frames: np.ndarray, k: int) -> float:
+    """Grouping ``frames`` in ``k``s: median accent off the strongest phase / median accent on it."""
+    on = _accent_at(env, frames)
+    if on.size < 2 * k:
+        return 1.0
+    best = int(np.argmax([on[p::k].mean() for p in range(k)]))
+    off = np.delete(on, np.arange(best, on.size, k))
+    return float(np.median(off)) / (float(np.median(on[best::k])) + 1e-9)
+
+
+def _between(env: np.ndarray, frames: np.ndarray) -> float:
+    """Accent halfway / a third / two thirds between pulses (the strongest of the three), relative to
+    the pulses' own; medians over the piece."""
+    if frames.size < 3:
+        return 1.0
+    gaps = np.diff(frames).astype(float)
+    on = float(np.median(_accent_at(env, frames))) + 1e-9
+    inner = (_accent_at(env, frames[:-1] + gaps * f) for f in (1 / 2, 1 / 3, 2 / 3))
+    return max(float(np.median(a)) for a in inner) / on
+
+
+def _up_to_the_beat(tracks: dict[float, np.ndarray], bpm: float, env: np.ndarray, low: np.ndarray) -> float:
+    """From a chosen level, step to the level 2 or 3 times slower while the chosen one is a subdivision
+    (see ``_SUBDIVISION``) and that slower level was tracked."""
+    for _ in range(len(tracks)):
+        for k, (low_bar, mix_bar) in _SUBDIVISION.items():
+            slower = [b for b in tracks if abs(b * k / bpm - 1) < 0.06]
+            frames = tracks[bpm]
+            if (
+                slower
+                and _between(env, frames) < EMPTY
+                and _group_contrast(low, frames, k) < low_bar
+                and _group_contrast(env, frames, k) < mix_bar
+            ):
+                bpm = slower[0]
+                break
+        else:
+            return bpm
+    return bpm
+
+
 def track_beats(y: np.ndarray, sr: int = SR) -> tuple[float, np.ndarray, np.ndarray]:
     """(tempo in BPM, beat frames, onset envelope) of mono ``y``.
 
-    librosa's tracker runs at each metrical level related to its tempo estimate (x1/3 .. x3 within
-    50-200 BPM); the level whose beats score best in ``level_score`` wins.
+    librosa's tracker runs at each metrical level related to its tempo estimate (``_LEVELS`` within
+    50-200 BPM) that is a real periodicity of the envelope; the level whose beats score best in
+    ``level_score`` wins, then ``_up_to_the_beat`` climbs from a subdivision to the beat it divides.
     """
     import librosa
 
     env, accent = accent_envelopes(y, sr)
     if y.size < sr or not np.any(env > 0):
         return 0.0, np.zeros(0, int), env
-    base = float(np.atleast_1d(librosa.feature.tempo(onset_envelope=env, sr=sr, hop_length=HOP))[0])
-    frames, best = np.zeros(0, int), -1.0
+    win = int(librosa.time_to_frames(8.0, sr=sr, hop_length=HOP))  # librosa.feature.tempo's ac_size
+    tg = librosa.feature.tempogram(onset_envelope=env, sr=sr, hop_length=HOP, win_length=win)
+    base = float(np.atleast_1d(librosa.feature.tempo(tg=tg, sr=sr, hop_length=HOP))[0])
+    periodicity = tg.mean(axis=1)
+    lag_bpm = librosa.tempo_frequencies(tg.shape[0], sr=sr, hop_length=HOP)
+
+    def salience(bpm: float) -> float:
+        # the lags within 3% of the period, and at least the two whole lags around it (at 180 BPM
+        # one frame of lag is 7% of the period)
+        lag = 60.0 * sr / (HOP * bpm)
+        near = (lag_bpm >= 0.97 * bpm) & (lag_bpm <= 1.03 * bpm)
+        near[int(np.floor(lag)) : int(np.ceil(lag)) + 1] = True
+        return float(periodicity[near].max(initial=0.0))
+
+    floor = MIN_SALIENCE * salience(base)
+    tracks: dict[float, np.ndarray] = {}
+    scores: dict[float, float] = {}
     for ratio in _LEVELS:
         bpm = base * ratio
-        if not MIN_BPM <= bpm <= MAX_BPM:
+        if not MIN_BPM <= bpm <= MAX_BPM or salience(bpm) < floor:
             continue
         _, cand = librosa.beat.beat_track(
             onset_envelope=env, sr=sr, hop_length=HOP, bpm=bpm, tightness=200, units="frames"
         )
-        cand = np.asarray(cand, int)
-        score = level_score(accent, cand)
-        if score > best:
-            frames, best = cand, score
+        tracks[bpm] = np.asarray(cand, int)
+        scores[bpm] = level_score(accent, tracks[bpm])
+    frames = np.zeros(0, int)
+    if tracks:
+        chosen = max(scores, key=lambda b: scores[b])  # the first of equal scores: _LEVELS order
+        frames = tracks[_up_to_the_beat(tracks, chosen, env, accent[1])]
     if frames.size:
         strength = env[frames]
-        frames = _extend_edges(env, frames, floor=0.3 * float(np.median(strength)))
+        frames = _extend_edges(env, _trim_unsteady_ends(frames), floor=0.3 * float(np.median(strength)))
     bpm = base
     if frames.size >= 2:
         bpm = 60.0 / float(np.median(np.diff(frames)) * HOP / sr)
