@@ -47,8 +47,14 @@ def blocks(lines: list[Line]) -> list[tuple[str, float, tuple[int, int, int, int
     for line in sorted(readable, key=lambda ln: ln.box[1]):
         if groups:
             last = groups[-1][-1]
-            if line.text == last.text and min(line.box[3], last.box[3]) > max(line.box[1], last.box[1]):
-                continue  # the same row found twice in overlapping boxes
+            if similarity(line.text, last.text) >= SAME_TEXT and min(line.box[3], last.box[3]) > max(
+                line.box[1], last.box[1]
+            ):
+                # The same row found twice: overlapping boxes, or a row the detector cut in two whose
+                # pieces were each widened to the whole row when read. Keep the surer reading.
+                if line.score > last.score:
+                    groups[-1][-1] = line
+                continue
             gap = line.box[1] - last.box[3]
             overlap_x = min(line.box[2], last.box[2]) - max(line.box[0], last.box[0])
             if gap < 0.25 * max(line.height, last.height) and overlap_x > 0:
