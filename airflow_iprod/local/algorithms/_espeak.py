@@ -148,6 +148,11 @@ class _Engine:
         # Keep a reference: ctypes frees the trampoline when the Python object dies.
         self._callback = _SynthCallback(self._on_audio)
         lib.espeak_SetSynthCallback(self._callback)
+        # Breathy variants (+f2, +f3, ...) draw noise from a generator espeak seeds with time(NULL):
+        # the same text gave different audio in every process. A fixed seed makes a voice repeatable.
+        lib.espeak_ng_SetRandSeed.argtypes = (ctypes.c_long,)
+        lib.espeak_ng_SetRandSeed.restype = None
+        lib.espeak_ng_SetRandSeed(0)
 
     def _on_audio(
         self, wav: ctypes.POINTER(ctypes.c_short), count: int, events: ctypes.POINTER(_Event)

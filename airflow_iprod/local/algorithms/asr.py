@@ -7,8 +7,8 @@ downloaded. Every Whisper segment becomes one sentence, timed by its first and l
 comes out in simplified characters, as the cloud answers.
 
 The PocketSphinx path below (WebRTC VAD utterances, US-English model from the ``pocketsphinx``
-wheel) is what ASR ran before Whisper. HybridCaptionExtraction still uses it to re-read English
-caption cues from speech, and bench/bench_asr.py compares the two side by side (bench/README.md).
+wheel) is what ASR ran before Whisper; bench/bench_asr.py compares the two side by side
+(bench/README.md).
 PocketSphinx needs a faint noise floor: its noise and cepstral-mean estimates break down on stretches
 of exact digital silence (synthetic or gated audio), which we measured to more than double the WER.
 
