@@ -2,10 +2,13 @@
 
 1. Beat-synchronous chroma, stacked over a few beats so a match means "the same chord *sequence*".
 2. Self-similarity of those stacks; for every lag, runs of beats whose similarity to the beat ``lag``
-   earlier stays high for at least ``min_beats`` are repeated sections (a pair of intervals).
-3. The run endpoints cut the song into pieces; each piece counts how many repetitions cover it.
-4. The chorus is the repeated piece with the best (repetition count x loudness); it and every interval
-   a run maps it to are the chorus occurrences. No run at all -> no chorus.
+   earlier stays high over at least ``MIN_BEATS`` beats (counting the beats the last stack spans) are
+   repeated sections (a pair of intervals).
+3. The run endpoints and the section boundaries (timbre novelty, steps in loudness) cut the song into
+   pieces; each piece counts how many repetitions cover it.
+4. The chorus is the repeated piece with the best (repetition count x loudness, loudness averaged over a
+   bar and compared as power), grown over its repeated neighbours at its level; it and every interval a
+   run maps it to are the chorus occurrences. No run at all -> no chorus.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ SIMILAR = 0.8  # cosine similarity of stacked chroma that counts as "the same mu
 SIMILAR_Z = 2.0  # ...and this many standard deviations above the song's mean similarity, at most...
 SIMILAR_MAX = 0.95  # ...this: drums and a steady bass make every bar of a song alike in chroma
 MIN_BEATS = 16  # a chorus spans at least four 4/4 bars
+BAR = 4  # beats over which loudness is averaged before sections are compared
+STEP_DB = 2.5  # a change of level this large between the 8 beats either side is a section boundary
 GAP = 2  # beats of dissimilarity tolerated inside a run (a fill, a changed note)
 
 
@@ -86,7 +91,8 @@ def find_runs(features: np.ndarray) -> list[Run]:
         diag_means[lag] = diag
     for lag, diag in diag_means.items():
         for a, b in _runs_of(diag >= similar):
-            if b - a < MIN_BEATS:
+            # column k stacks beats k..k+STACK-1: a run of columns [a, b) is the beats [a, b + STACK - 1)
+            if b - a + STACK - 1 < MIN_BEATS:
                 continue
             strength = float(diag[a:b].mean())
             # a tracker off by a beat smears one repetition over neighbouring lags: keep the strongest
@@ -97,7 +103,7 @@ def find_runs(features: np.ndarray) -> list[Run]:
             ]
             if neighbours and strength < max(neighbours):
                 continue
-            found.append(Run(a + lag, b + lag, lag))
+            found.append(Run(a + lag, min(n, b + STACK - 1 + lag), lag))
     return found
 
 
@@ -126,29 +132,33 @@ def chorus_intervals(
             merged[-1] = e if e == n else merged[-1]
     pieces = [(a, b) for a, b in itertools.pairwise(merged) if b - a >= 4]
     # a chorus is the loud repeated part: 3 dB quieter halves the weight, and repeats count only up to
-    # two (a verse progression that loops inside the verse and the intro is not more of a chorus)
-    loud = (loudness - loudness.max()) / 3.0
+    # two (a verse progression that loops inside the verse and the intro is not more of a chorus).
+    # Loudness is averaged over a bar first: a melody note or a chord voicing is not a section.
+    loudness = 10 * np.log10(np.convolve(10 ** (loudness / 10), np.ones(BAR) / BAR, mode="same") + 1e-12)
+    levels = {p: _level(loudness[p[0] : p[1]]) for p in pieces}
+    top = _level(loudness)
     best, best_score = None, 0.0
     for a, b in pieces:
         count = float(np.mean(cover[a:b]))
         if count < 1:
             continue
-        score = min(count, 2.0) * float(2.0 ** np.mean(loud[a:b]))
+        score = min(count, 2.0) * float(2.0 ** ((levels[(a, b)] - top) / 3.0))
         if score > best_score:
             best, best_score = (a, b), score
     if best is None:
         return []
-    a, b = best
-    # grow over neighbouring repeated pieces as loud as it (within 1.5 dB): a section change cut the
-    # chorus where its own halves differ
-    level = float(np.mean(loudness[a:b]))
+    # grow over neighbouring repeated pieces at the chorus's level: nearer to it than to the song's typical
+    # (median) level, and 1.5-3 dB under it at most. A section change or a loop of its progression cut
+    # the chorus where its own halves differ by a dB or two, while a verse sits several dB under it.
+    typical = float(np.median(np.repeat(list(levels.values()), [b - a for a, b in pieces])))
+    floor = float(np.clip((levels[best] + typical) / 2, levels[best] - 3.0, levels[best] - 1.5))
     index = pieces.index(best)
     group = [best]
     for step in (-1, 1):
         k = index + step
         while 0 <= k < len(pieces):
             pa, pb = pieces[k]
-            if np.mean(cover[pa:pb]) < 1 or abs(float(np.mean(loudness[pa:pb])) - level) > 1.5:
+            if np.mean(cover[pa:pb]) < 1 or levels[pieces[k]] < floor:
                 break
             group.append(pieces[k])
             k += step
@@ -161,6 +171,11 @@ def chorus_intervals(
                 if overlap >= 0.6 * (b - a):
                     found.append((max(0, a + shift), min(n, b + shift)))
     return _merge(found)
+
+
+def _level(loudness: np.ndarray) -> float:
+    """The loudness of a stretch in dB, from its mean power: quiet off-beats do not drag it down."""
+    return float(10 * np.log10(np.mean(10 ** (loudness / 10)) + 1e-12))
 
 
 def timbre_features(y: np.ndarray, sr: int, frames: np.ndarray, chroma: np.ndarray) -> np.ndarray:
@@ -204,13 +219,38 @@ def boundaries(curve: np.ndarray, half: int = 8) -> np.ndarray:
     return np.asarray(peaks, int)
 
 
+def loudness_steps(loudness: np.ndarray, half: int = 8, step_db: float = STEP_DB) -> np.ndarray:
+    """Beats where the level of the ``half`` beats after differs from that before by ``step_db`` or more,
+    the largest such step within +-``half`` beats: sections change dynamics at their edges (a chorus
+    comes in louder), which the timbre novelty can miss when the instruments stay the same."""
+    n = loudness.size
+    step = np.zeros(n)
+    for i in range(half, n - half + 1):
+        step[i] = abs(_level(loudness[i : i + half]) - _level(loudness[i - half : i]))
+    peaks = [
+        i
+        for i in range(1, n)
+        if step[i] >= step_db and step[i] == step[max(0, i - half) : i + half + 1].max()
+    ]
+    return np.asarray(peaks, int)
+
+
 def snap(
-    intervals: list[tuple[int, int]], starts: np.ndarray, ends: np.ndarray, reach: int = 8
+    intervals: list[tuple[int, int]],
+    starts: np.ndarray,
+    ends: np.ndarray,
+    steps: np.ndarray | None = None,
+    reach: int = 8,
 ) -> list[tuple[int, int]]:
-    """Move every boundary to the strongest novelty within ``reach`` beats (sections start at changes)."""
+    """Move every boundary to the strongest novelty within ``reach`` beats (sections start at changes),
+    or onto a loudness step (``loudness_steps``) within a bar of it: a change of level is the surer cue."""
     n = starts.size
+    steps = np.asarray(steps if steps is not None else [], int)
 
     def best(curve: np.ndarray, i: int) -> int:
+        near = steps[np.abs(steps - i) <= BAR]
+        if near.size:
+            return int(near[np.argmin(np.abs(near - i))])
         lo, hi = max(0, i - reach), min(n, i + reach + 1)
         return lo + int(np.argmax(curve[lo:hi])) if hi > lo else i
 

@@ -2,8 +2,9 @@
 
 Result (and the JSON output file): ``[{"start": s, "end": s, "title": "副歌"}, ...]`` for each chorus
 occurrence, seconds with two decimals as the service shows, ``[]`` when nothing repeats. The chorus is the
-most repeated, loudest section (``_chorus``); its boundaries are snapped to the nearest strong change of
-timbre/harmony/loudness so they land on section starts rather than where the chord sequence first matches.
+most repeated, loudest section (``_chorus``); its boundaries are snapped to a step in loudness within a bar,
+else to the nearest strong change of timbre/harmony/loudness, so they land on section starts rather than
+where the chord sequence first matches.
 No JobParams.
 """
 
@@ -34,9 +35,11 @@ def run(ctx: JobContext) -> AlgorithmResult:
         chroma = _chorus.beat_chroma(y, sr, frames)
         loudness = _chorus.beat_loudness(y, frames)
         starts, ends = _chorus.novelty(_chorus.timbre_features(y, sr, frames, chroma), loudness)
-        intervals = _chorus.chorus_intervals(chroma, loudness, _chorus.boundaries(np.maximum(starts, ends)))
+        steps = _chorus.loudness_steps(loudness)
+        cuts = np.union1d(_chorus.boundaries(np.maximum(starts, ends)), steps)
+        intervals = _chorus.chorus_intervals(chroma, loudness, cuts)
         if intervals:
-            intervals = _chorus.snap(intervals, starts, ends)
+            intervals = _chorus.snap(intervals, starts, ends, steps)
         times = np.append(frames * _rhythm.HOP / sr, y.size / sr)
         sections = [
             {"start": round(float(times[a]), 2), "end": round(float(times[b]), 2), "title": CHORUS_TITLE}
