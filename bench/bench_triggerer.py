@@ -1,6 +1,12 @@
 """Many deferred tasks in one real ``airflow triggerer``, against a local engine process.
 
     PYTHONPATH=. .venv/bin/python bench/bench_triggerer.py [--tasks 1000] [--tls] [--mode rows|e2e]
+        [--wait-mode poll|callback|both]
+
+* ``--wait-mode callback``: the tasks wait with ``wait_mode="callback"`` on an ``ice-callback-`` queue of
+  the engine's MNS, set as ICE's event callback; ``both`` runs polling and callbacks side by side in one
+  run on the same plan, each triggerer with its own engine and Airflow home, on its own core (the other
+  mode's engine and deferrer on that core). Callback mode also reports the MNS calls the engine saw.
 
 * The engine (pinned to CPU 1 with ``taskset``, one worker) holds each job in its queue for a known time
   taken from the job's UserData (fault ``--fault-user-data-hold``) and then ends it (``--fault-fail-jobs``:
@@ -127,6 +133,8 @@ def run(args: argparse.Namespace, mode: str, plan: list[dict], cpus: tuple[int, 
     env["AIRFLOW_CONN_IPROD_BENCH"] = conn
     env["AIRFLOW__IPROD__QUERY_QPS"] = str(args.qps)
     env["AIRFLOW__TRIGGERER__CAPACITY"] = str(args.tasks + 100)
+    # two triggerers side by side: each its own log server port (the second could not bind 8794)
+    env["AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT"] = str(8794 + (mode == "callback"))
     src = _setup(env, mode)
     if mode == "callback":
         plan = [{**job, "wait_mode": "callback"} for job in plan]
