@@ -96,10 +96,11 @@ def _tree(pid: int) -> dict:
     return out
 
 
-def _assigned(db: Path) -> int:
+def _assigned(db: Path, assigned: bool = True) -> int:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
     try:
-        return conn.execute("SELECT count(*) FROM trigger WHERE triggerer_id IS NOT NULL").fetchone()[0]
+        where = "IS NOT NULL" if assigned else "IS NULL"
+        return conn.execute(f"SELECT count(*) FROM trigger WHERE triggerer_id {where}").fetchone()[0]
     finally:
         conn.close()
 
@@ -177,7 +178,7 @@ def _measure(args, mode, tmp, db, run_id, info, triggerer, driver, trig_cpu) -> 
     fired: dict[int, float] = {}
     t_all = None
     before = cpu0 = None
-    rss_peak = runner_rss = 0
+    rss_peak = runner_rss = unassigned_max = 0
     while len(fired) < args.tasks:
         failed = driver.poll() not in (None, 0)
         if triggerer.poll() is not None or failed:
@@ -198,6 +199,8 @@ def _measure(args, mode, tmp, db, run_id, info, triggerer, driver, trig_cpu) -> 
                 f"  {mode}: all {args.tasks} triggers running {t_all - start:.0f} s after start", flush=True
             )
         if t_all is not None:
+            # triggers taken from the triggerer (its heartbeat late) and handed out again: restarted
+            unassigned_max = max(unassigned_max, _assigned(db, assigned=False))
             tree = _tree(triggerer.pid)
             rss_peak = max(rss_peak, sum(p["rss"] for p in tree.values()))
             runner_rss = max(runner_rss, tree.get("runner", {"rss": 0})["rss"])
@@ -232,6 +235,7 @@ def _measure(args, mode, tmp, db, run_id, info, triggerer, driver, trig_cpu) -> 
         "delays_counted": len(delays),  # jobs that ended inside the window (earlier ones measure start-up)
         "fired_before_window": sum(1 for i in fired if fired[i] < t_all),
         "naive_ms_per_query": naive,
+        "triggers_unassigned_max": unassigned_max,
         "log_lines": sum(1 for _ in (tmp / "triggerer.log").open("rb")),
     }
 
