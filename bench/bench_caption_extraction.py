@@ -126,11 +126,14 @@ def merge(which: str, dumps: list[Path], out: Path) -> None:
         for row in json.loads(dump.read_text(encoding="utf-8"))
     ]
     total = len(caption_matrix.full() if which == "full" else caption_matrix.PAIRWISE)
-    out.write_text(report(which, total, results), encoding="utf-8")
-    print(report(which, total, results))
+    note = f"Merged from {len(dumps)} shards run side by side (each cell timed in its own shard)."
+    out.write_text(report(which, total, results, note), encoding="utf-8")
+    print(report(which, total, results, note))
 
 
-def report(which: str, total: int, results: list[tuple[caption_matrix.Cell, Score, float, float]]) -> str:
+def report(
+    which: str, total: int, results: list[tuple[caption_matrix.Cell, Score, float, float]], note: str = ""
+) -> str:
     title = f"# CaptionExtraction on the caption matrix ({which}: {len(results)} of {total} cells"
     title += f", fps {caption_matrix.FPS})"
     lines = [title, ""]
@@ -146,7 +149,8 @@ def report(which: str, total: int, results: list[tuple[caption_matrix.Cell, Scor
                 f"spurious {sum(len(s.spurious) for _, s in mine)} over {len(mine)} cells"
             )
     speed = sum(sec for *_, sec in results) / sum(took for _, _, took, _ in results)
-    lines += ["", f"Speed over the matrix: {speed:.2f}x real time (wall, model load included).", ""]
+    speed_line = f"Speed over the matrix: {speed:.2f}x real time (wall, model load included). {note}"
+    lines += ["", speed_line.rstrip(), ""]
     lines += ["| axis | value | cells | worst CER | lost | spurious | worst timing err (s) |"]
     lines += ["|---|---|---|---|---|---|---|"]
     for axis, values in caption_matrix.AXES.items():
@@ -173,7 +177,7 @@ def main() -> None:
     parser.add_argument("--shard", default="1/1", help="K/N: run every N-th cell from the K-th (matrix)")
     parser.add_argument("--dump", type=Path, help="write the per-cell results here as JSON (matrix)")
     parser.add_argument("dumps", type=Path, nargs="*", help="the shards' --dump files (merge)")
-    args = parser.parse_args()
+    args = parser.parse_intermixed_args()
     if args.what == "speed":
         speed()
     elif args.what == "merge":
