@@ -22,17 +22,6 @@ SR = 22050
 HOP = 512
 
 
-def configure_threads(threads: int) -> None:
-    """Changes nothing, on purpose; kept because callers still call it.
-
-    It used to set NUMBA_NUM_THREADS / OMP_NUM_THREADS in ``os.environ`` at job time. That changed the
-    whole process: every library that starts a thread pool later (and every subprocess) saw it, so an
-    in-process test run changed other algorithms' thread counts. The engine's worker already gets
-    OMP_NUM_THREADS in its environment (``scheduler._spawn``), and librosa's numba code here is serial.
-    """
-    del threads
-
-
 @dataclass
 class Rhythm:
     tempo: float  # beats per minute

@@ -22,7 +22,6 @@ CHORUS_TITLE = "副歌"  # the service labels every chorus with this title
 
 
 def run(ctx: JobContext) -> AlgorithmResult:
-    _rhythm.configure_threads(ctx.threads)
     sr = _rhythm.SR
     y = load_mono(ctx.input_path, sr)
     if y.size < sr * 5:
