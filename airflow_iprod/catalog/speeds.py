@@ -31,7 +31,7 @@ SPEEDS: dict[str, Speed] = {
     "MusicDemix": Speed(_OVERHEAD_S, 1 / 1.4),
     "AudioMixing": Speed(_OVERHEAD_S, 1 / 6.0),
     "ASR": Speed(_OVERHEAD_S, 1 / 2.91),  # Whisper base int8
-    "CaptionExtraction": Speed(_OVERHEAD_S, 1 / 3.83),
+    "CaptionExtraction": Speed(_OVERHEAD_S, 1 / 4.7),  # 4.71-5.97x at load ~5
     "HybridCaptionExtraction": Speed(_OVERHEAD_S, 1 / 1.5),  # OCR plus ASR on the same input
     "Cover": Speed(_OVERHEAD_S, 1 / 5.1),
     "VideoClip": Speed(_OVERHEAD_S, 1 / 3.2),
