@@ -20,10 +20,8 @@ from airflow_iprod.triggers.mns_message import MnsMessageTrigger
 QUEUE = "jobs-done"
 CONN_ID = "alibabacloud_default"
 
-jobs_done = Asset(
-    "mns://jobs-done",
-    watchers=[AssetWatcher(name="mns_jobs_done", trigger=MnsMessageTrigger(mns_queue=QUEUE, conn_id=CONN_ID))],
-)
+watcher = AssetWatcher(name="mns_jobs_done", trigger=MnsMessageTrigger(mns_queue=QUEUE, conn_id=CONN_ID))
+jobs_done = Asset("mns://jobs-done", watchers=[watcher])
 
 with DAG("iprod_on_mns_message", schedule=[jobs_done], start_date=datetime(2025, 1, 1), catchup=False) as dag:
 
