@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.sdk import DAG, task
@@ -56,8 +56,16 @@ with DAG(
         return jobs
 
     jobs = cleaned_audio()
+    # Retries as in the flagship: a retry re-attaches to the job it submitted (the JobId is in the task
+    # state store), so no second job is paid for. It also covers Airflow's resume race, where the
+    # executor's late report of the deferring attempt marks the resumed task failed.
     transcripts = ASROperator.partial(
-        task_id="transcribe", lang="en", poll_interval=POLL_S, timeout=1800
+        task_id="transcribe",
+        lang="en",
+        poll_interval=POLL_S,
+        timeout=1800,
+        retries=2,
+        retry_delay=timedelta(seconds=10),
     ).expand_kwargs(jobs)
 
     @task
