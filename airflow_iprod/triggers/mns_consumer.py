@@ -105,7 +105,7 @@ def _trust(sdk_http: Any, ca_bundle: str) -> None:
 def job_id_of(body: bytes | str) -> str | None:
     """The JobId an MPS or ICE completion message names (base64 or raw JSON); None for anything else."""
     raw = body.encode() if isinstance(body, str) else body
-    for candidate in (raw, _b64(raw)):
+    for candidate in (raw, b64_decoded(raw)):
         if candidate is None:
             continue
         try:
@@ -125,7 +125,7 @@ def job_id_of(body: bytes | str) -> str | None:
     return None
 
 
-def _b64(raw: bytes) -> bytes | None:
+def b64_decoded(raw: bytes) -> bytes | None:
     try:
         return base64.b64decode(raw, validate=True)
     except (binascii.Error, ValueError):

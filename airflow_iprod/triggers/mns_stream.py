@@ -17,13 +17,17 @@ No SDK import at module top: the trigger module is imported when DAGs are parsed
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from airflow_iprod.triggers.mns_consumer import ERROR_BACKOFF_MAX_S, RECEIVE_BATCH, RELEASE_BASE_S, job_id_of
+from airflow_iprod.triggers.mns_consumer import (
+    ERROR_BACKOFF_MAX_S,
+    RECEIVE_BATCH,
+    RELEASE_BASE_S,
+    b64_decoded,
+    job_id_of,
+)
 
 try:  # Airflow 3.3+: shared streams with a broker ack; before that the trigger deletes on reception
     from airflow.triggers.shared_stream import SharedStreamProducer
@@ -120,8 +124,10 @@ class MnsStreamProducer(SharedStreamProducer):  # type: ignore[misc,valid-type]
 
 
 def _text(body: bytes | str) -> str:
+    """The message body as text: base64 as the SDK sends it, else as stored."""
     raw = body.encode() if isinstance(body, str) else body
+    decoded = b64_decoded(raw)
     try:
-        return base64.b64decode(raw, validate=True).decode("utf-8")
-    except (binascii.Error, ValueError):
+        return (decoded if decoded is not None else raw).decode("utf-8")
+    except UnicodeDecodeError:
         return raw.decode("utf-8", errors="replace")
